@@ -1,0 +1,25 @@
+"""Core's own plugin: registered through the same hooks as any installed plugin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from olive_core import hookimpl
+from olive_core.accelerators import CPU
+
+olive_plugin_api = "1.0"
+
+
+@hookimpl
+def register_accelerators(register: Any) -> None:
+    register("cpu", CPU)
+
+
+@hookimpl
+def register_cache_backends(register: Any) -> None:
+    register("local", "olive_core.cache.local:LocalCache")
+
+
+@hookimpl
+def register_search_strategies(register: Any) -> None:
+    register("exhaustive", "olive_core.search.exhaustive:ExhaustiveSearch")

@@ -1,0 +1,72 @@
+"""A workflow after phase two: every component resolved to its class and validated config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from olive_core.accelerators import AcceleratorSpec
+from olive_core.config.workflow import GoalConfig, WorkflowConfig
+
+
+@dataclass
+class ResolvedComponent:
+    """A registered component's name, loaded class and validated config."""
+
+    type: str
+    cls: type
+    config: BaseModel
+
+
+@dataclass
+class ResolvedStep:
+    """One pass step: its alternatives are validated configs, searched dimensions come later."""
+
+    name: str
+    type: str
+    cls: type
+    alternatives: list[BaseModel]
+    fallback: BaseModel | None
+    #: the fields written in each alternative (pinned when searching)
+    written: list[set[str]] = field(default_factory=list)
+    search_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ResolvedData:
+    name: str
+    load: ResolvedComponent
+    preprocess: list[ResolvedComponent]
+    postprocess: list[ResolvedComponent]
+    batch_size: int
+    max_samples: int | None
+
+
+@dataclass
+class ResolvedMetric:
+    name: str
+    type: str
+    cls: type
+    config: BaseModel
+    data: str | None
+    sub_metrics: list[str]
+    goals: dict[str, GoalConfig]
+
+
+@dataclass
+class ResolvedWorkflow:
+    """Everything the engine needs, checked before anything runs."""
+
+    config: WorkflowConfig
+    source: str | None
+    base_dir: Path
+    input_model: ResolvedComponent
+    accelerators: list[AcceleratorSpec]
+    steps: list[ResolvedStep]
+    data: dict[str, ResolvedData]
+    metrics: list[ResolvedMetric]
+    search: ResolvedComponent | None
+    cache: ResolvedComponent

@@ -1,0 +1,202 @@
+"""Phase two of validation: resolve every component and check its own config.
+
+Errors are collected across the whole workflow and reported together, one per bad field; a
+component whose type is unknown gets one error and its config is not checked (no cascade).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from olive_core.accelerators import AcceleratorSpec
+from olive_core.config.errors import config_errors_from
+from olive_core.config.resolved import (
+    ResolvedComponent,
+    ResolvedData,
+    ResolvedMetric,
+    ResolvedStep,
+    ResolvedWorkflow,
+)
+from olive_core.config.workflow import ComponentConfig, WorkflowConfig
+from olive_core.errors import ConfigError, ConfigErrors, OliveError, PluginError
+from olive_core.registry import Registry
+
+
+class _Collector:
+    def __init__(self, registry: Registry, source: str | None) -> None:
+        self.registry = registry
+        self.source = source
+        self.errors: list[ConfigError] = []
+
+    def error(self, path: str, message: str, hint: str | None = None) -> None:
+        self.errors.append(ConfigError(message, path=path, source=self.source, hint=hint))
+
+    def load(self, kind: str, name: str, path: str) -> Any | None:
+        component = self.registry.find(kind, name)
+        if component is None:
+            self.error(path, self.registry.unknown_message(kind, name), self.registry.unknown_hint(kind, name))
+            return None
+        try:
+            return component.load()
+        except OliveError as exc:
+            self.error(path, exc.message, exc.hint)
+            return None
+
+    def validate(self, model: type[BaseModel], data: Any, path: str) -> BaseModel | None:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            self.errors += config_errors_from(exc, prefix=path, source=self.source, model=model)
+            return None
+
+    def component(self, kind: str, spec: ComponentConfig, path: str) -> ResolvedComponent | None:
+        cls = self.load(kind, spec.type, f"{path}.type")
+        if cls is None:
+            return None
+        config = self.validate(cls.Config, spec.config, f"{path}.config")
+        return ResolvedComponent(spec.type, cls, config) if config is not None else None
+
+
+def resolve_workflow(config: WorkflowConfig, registry: Registry, source: str | None = None, base_dir: Path | None = None) -> ResolvedWorkflow:
+    """Resolve and validate every component of ``config``; raise all errors found at once."""
+    check = _Collector(registry, source)
+    input_model = check.component("model_type", config.input_model, "input_model")
+    accelerators = _accelerators(config, check)
+    steps = [_step(name, step, check) for name, step in config.passes.items()]
+    data = {name: _data(name, spec, check) for name, spec in config.data.items()}
+    metrics = [_metric(index, spec, config, check) for index, spec in enumerate(config.metrics)]
+    search = None
+    if config.search.strategy:
+        search = check.component(
+            "search_strategy",
+            ComponentConfig(type=config.search.strategy, config=config.search.config),
+            "search.strategy",
+        )
+    cache = check.component("cache_backend", config.engine.cache, "engine.cache")
+    for index, objective in enumerate(config.search.objectives):
+        known = {f"{m.name}-{sub}" for m in metrics if m is not None for sub in m.sub_metrics}
+        if metrics and all(m is not None for m in metrics) and objective.metric not in known:
+            from olive_core.errors import did_you_mean
+
+            check.error(
+                f"search.objectives.{index}.metric",
+                f"'{objective.metric}' is not a measured metric",
+                did_you_mean(objective.metric, known) or f"measured: {', '.join(sorted(known)) or 'none'}",
+            )
+    if check.errors:
+        raise check.errors[0] if len(check.errors) == 1 else ConfigErrors(check.errors)
+    return ResolvedWorkflow(
+        config=config,
+        source=source,
+        base_dir=base_dir or Path.cwd(),
+        input_model=input_model,  # type: ignore[arg-type]
+        accelerators=accelerators,
+        steps=steps,  # type: ignore[arg-type]
+        data=data,  # type: ignore[arg-type]
+        metrics=metrics,  # type: ignore[arg-type]
+        search=search,
+        cache=cache,  # type: ignore[arg-type]
+    )
+
+
+def _accelerators(config: WorkflowConfig, check: _Collector) -> list[AcceleratorSpec]:
+    specs: list[AcceleratorSpec] = []
+    for index, accelerator in enumerate(config.accelerators):
+        device = check.load("accelerator", accelerator.device, f"accelerators.{index}.device")
+        if device is None:
+            continue
+        if not device.is_available():
+            check.error(f"accelerators.{index}.device", f"accelerator '{accelerator.device}' is not available on this machine")
+            continue
+        providers = accelerator.execution_providers or list(device.default_execution_providers[:1]) or [None]
+        specs += [AcceleratorSpec(accelerator.device, provider) for provider in providers]
+    return specs
+
+
+def _step(name: str, step: Any, check: _Collector) -> ResolvedStep | None:
+    path = f"passes.{name}"
+    cls = check.load("pass", step.type, f"{path}.type")
+    if cls is None:
+        return None
+    many = isinstance(step.config, list)
+    alternatives = []
+    for index, raw in enumerate(step.alternatives):
+        where = f"{path}.config.{index}" if many else f"{path}.config"
+        alternatives.append(check.validate(cls.Config, raw, where))
+    fallback = check.validate(cls.Config, step.fallback, f"{path}.fallback") if step.fallback is not None else None
+    from olive_core.passes.searchable import search_space
+
+    try:
+        space = search_space(cls.Config)
+    except TypeError as exc:
+        check.error(f"{path}.type", f"pass '{step.type}' declares an invalid search space: {exc}")
+        space = {}
+    for field in step.search:
+        if field not in cls.Config.model_fields:
+            from olive_core.errors import did_you_mean
+
+            check.error(f"{path}.search.{field}", f"'{step.type}' has no field '{field}'", did_you_mean(field, cls.Config.model_fields))
+        elif field not in space and step.search[field] is not False and not isinstance(step.search[field], list):
+            check.error(f"{path}.search.{field}", "this field is not searchable: give a list of values to search it")
+    if any(a is None for a in alternatives) or (step.fallback is not None and fallback is None):
+        return None
+    return ResolvedStep(
+        name=name,
+        type=step.type,
+        cls=cls,
+        alternatives=alternatives,  # type: ignore[arg-type]
+        fallback=fallback,
+        written=[set(raw) for raw in step.alternatives],
+        search_overrides=dict(step.search),
+    )
+
+
+def _data(name: str, spec: Any, check: _Collector) -> ResolvedData | None:
+    path = f"data.{name}"
+    load = _data_component(spec.load, "load", f"{path}.load", check)
+    pre = [_data_component(c, "preprocess", f"{path}.preprocess.{i}", check) for i, c in enumerate(spec.preprocess)]
+    post = [_data_component(c, "postprocess", f"{path}.postprocess.{i}", check) for i, c in enumerate(spec.postprocess)]
+    if load is None or None in pre or None in post:
+        return None
+    return ResolvedData(name, load, pre, post, spec.batch_size, spec.max_samples)  # type: ignore[arg-type]
+
+
+def _data_component(spec: ComponentConfig, role: str, path: str, check: _Collector) -> ResolvedComponent | None:
+    resolved = check.component("data_component", spec, path)
+    if resolved is not None and resolved.cls.role != role:
+        check.error(f"{path}.type", f"'{spec.type}' is a {resolved.cls.role} step, not a {role} step")
+        return None
+    return resolved
+
+
+def _metric(index: int, spec: Any, config: WorkflowConfig, check: _Collector) -> ResolvedMetric | None:
+    path = f"metrics.{index}"
+    resolved = check.component("metric", spec, path)
+    if resolved is None:
+        return None
+    cls = resolved.cls
+    if cls.needs_data and spec.data is None:
+        check.error(f"{path}.data", f"metric '{spec.type}' needs data: name an entry of 'data'")
+        return None
+    if spec.data is not None and spec.data not in config.data:
+        from olive_core.errors import did_you_mean
+
+        known = list(config.data)
+        check.error(f"{path}.data", f"no data named '{spec.data}'", did_you_mean(spec.data, known) or f"defined: {', '.join(known) or 'none'}")
+        return None
+    subs = spec.sub_metrics or list(cls.sub_metrics)
+    for sub in subs:
+        if sub not in cls.sub_metrics:
+            check.error(f"{path}.sub_metrics", f"metric '{spec.type}' has no sub-metric '{sub}'; it has {', '.join(cls.sub_metrics)}")
+            return None
+    for sub in spec.goals:
+        if sub not in subs:
+            check.error(f"{path}.goals.{sub}", f"goal on '{sub}', which is not measured; measured: {', '.join(subs)}")
+            return None
+    return ResolvedMetric(spec.name, spec.type, cls, resolved.config, spec.data, subs, dict(spec.goals))
+
+
+__all__ = ["resolve_workflow", "PluginError"]

@@ -1,0 +1,158 @@
+"""The workflow file's shape (phase one of validation).
+
+Every pluggable part is written the same way: ``{"type": <registered name>, "config": {...}}``.
+Phase one checks only this shape; each component's own ``config`` is checked in phase two
+(:mod:`olive_core.config.validation`) once its type is resolved from the installed plugins.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentConfig(_Strict):
+    """A registered component and its own config, checked once the type is known."""
+
+    type: str = Field(description="registered name of the component")
+    config: dict[str, Any] = Field(default_factory=dict, description="the component's own options")
+
+
+class InputModelConfig(ComponentConfig):
+    """The model to optimize: ``{"type": "hf", "config": {"model_path": ...}}``."""
+
+
+class AcceleratorConfig(_Strict):
+    """A target device, and the execution providers to use on it (all that the runtime has, if omitted)."""
+
+    device: str = Field(default="cpu", description="registered accelerator, e.g. 'cpu' or 'gpu'")
+    execution_providers: list[str] | None = Field(
+        default=None, description="ONNX Runtime execution providers, e.g. ['CPUExecutionProvider']"
+    )
+
+
+class PassStepConfig(_Strict):
+    """One step of the pass chain.
+
+    ``config`` is one config, or a list of alternative configs that the search chooses among.
+    ``fallback`` is a config retried when the pass fails (after ``engine.retries`` plain retries).
+    """
+
+    type: str = Field(description="registered pass name, e.g. 'OnnxDynamicQuantization'")
+    config: dict[str, Any] | list[dict[str, Any]] = Field(
+        default_factory=dict, description="pass options, or a list of alternatives to search"
+    )
+    search: dict[str, Any] = Field(
+        default_factory=dict,
+        description="per field: a list of values to search, {'low':..,'high':..}, or false to pin it",
+    )
+    fallback: dict[str, Any] | None = Field(default=None, description="config to retry with if the pass fails")
+
+    @field_validator("config", mode="plain")
+    @classmethod
+    def _dict_or_list_of_dicts(cls, value: Any) -> Any:
+        # One clear error instead of one per union member.
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            return value
+        raise ValueError("expected an object of pass options, or a non-empty list of such objects")
+
+    @property
+    def alternatives(self) -> list[dict[str, Any]]:
+        return self.config if isinstance(self.config, list) else [self.config]
+
+
+class DataConfig(_Strict):
+    """A data set: loaded, pre-processed, batched and post-processed by registered components."""
+
+    load: ComponentConfig = Field(description="the loader, e.g. {'type': 'jsonl', 'config': {'path': ...}}")
+    preprocess: list[ComponentConfig] = Field(default_factory=list, description="pre-processing steps, in order")
+    postprocess: list[ComponentConfig] = Field(
+        default_factory=list, description="steps applied to model outputs before metrics"
+    )
+    batch_size: int = Field(default=1, ge=1)
+    max_samples: int | None = Field(default=None, ge=1, description="use at most this many samples")
+
+
+class GoalConfig(_Strict):
+    """A goal on one sub-metric; relative goals compare with the input model's own value."""
+
+    threshold: float | None = Field(default=None, description="absolute bound (max for 'min' metrics, min for 'max')")
+    max_degradation: float | None = Field(default=None, ge=0, description="worse than the input model by at most this")
+    max_degradation_percent: float | None = Field(default=None, ge=0)
+    min_improvement: float | None = Field(default=None, ge=0, description="better than the input model by at least this")
+    min_improvement_percent: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> GoalConfig:
+        given = [name for name, value in self.model_dump().items() if value is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(type(self).model_fields)}; got {len(given)}")
+        return self
+
+
+class MetricConfig(_Strict):
+    """A metric to measure on every candidate."""
+
+    name: str = Field(description="name of this metric in results, unique in the workflow")
+    type: str = Field(description="registered metric, e.g. 'latency', 'accuracy', 'similarity'")
+    data: str | None = Field(default=None, description="name of an entry in 'data'")
+    config: dict[str, Any] = Field(default_factory=dict)
+    sub_metrics: list[str] | None = Field(default=None, description="which sub-metrics to keep (default: all)")
+    goals: dict[str, GoalConfig] = Field(default_factory=dict, description="sub-metric -> goal")
+
+
+class ObjectiveConfig(_Strict):
+    """What the search optimizes: a ``metric-submetric`` key and its priority."""
+
+    metric: str = Field(description="'name-submetric', e.g. 'latency-p50'")
+    priority: int = Field(default=1, ge=1, description="1 is the most important")
+
+
+class SearchConfig(_Strict):
+    strategy: str = Field(default="exhaustive", description="registered search strategy")
+    config: dict[str, Any] = Field(default_factory=dict, description="the strategy's own options")
+    objectives: list[ObjectiveConfig] = Field(default_factory=list)
+    max_trials: int | None = Field(default=None, ge=1)
+    max_time_s: float | None = Field(default=None, gt=0)
+    seed: int = 0
+    stop_when_goals_met: bool = False
+    parallel_trials: int = Field(default=1, ge=1)
+
+
+class CacheConfig(ComponentConfig):
+    type: str = Field(default="local", description="registered cache backend")
+
+
+class EngineConfig(_Strict):
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    output_dir: str = Field(default="olive-output", description="where the chosen model(s) and run.json go")
+    retries: int = Field(default=0, ge=0, le=10, description="plain retries of a failing pass")
+    evaluate_input_model: bool = Field(default=True, description="measure the input model for comparison")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class WorkflowConfig(_Strict):
+    """The whole workflow file."""
+
+    input_model: InputModelConfig
+    accelerators: list[AcceleratorConfig] = Field(default_factory=lambda: [AcceleratorConfig()], min_length=1)
+    data: dict[str, DataConfig] = Field(default_factory=dict)
+    metrics: list[MetricConfig] = Field(default_factory=list)
+    passes: dict[str, PassStepConfig] = Field(default_factory=dict, description="ordered steps")
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> WorkflowConfig:
+        names = [metric.name for metric in self.metrics]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValueError(f"metric names must be unique; repeated: {', '.join(duplicated)}")
+        return self

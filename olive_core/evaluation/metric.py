@@ -1,0 +1,63 @@
+"""Metric: measures one aspect of a model and returns named sub-metrics with directions."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
+    from olive_core.accelerators import AcceleratorSpec
+    from olive_core.models.handler import ModelHandler
+    from olive_core.models.model_type import InferenceSession, ModelType
+
+Direction = Literal["min", "max"]
+
+
+class MetricConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class MetricContext:
+    """Everything a metric may need, built by the evaluator for one model."""
+
+    model: ModelHandler
+    model_type: ModelType
+    accelerator: AcceleratorSpec
+    #: creates (once) and returns an inference session for the model
+    session: Callable[[], InferenceSession]
+    #: runtime settings the session was made with (threads, ...), recorded with the result
+    settings: dict[str, Any] = field(default_factory=dict)
+    #: the metric's data as model-ready batches (inputs only), or None when it has no data
+    batches: list[dict[str, np.ndarray]] | None = None
+    #: labels per batch, when the data has a 'label' field
+    labels: list[np.ndarray] | None = None
+    #: post-processed outputs per batch, computed once per model and data
+    outputs: Callable[[], list[dict[str, np.ndarray]]] | None = None
+    #: the same for the input model (for similarity), or None for the input model itself
+    reference_outputs: Callable[[], list[dict[str, np.ndarray]]] | None = None
+
+
+class Metric(ABC):
+    """Subclass, declare ``sub_metrics`` with their directions, implement :meth:`measure`."""
+
+    Config: ClassVar[type[MetricConfig]] = MetricConfig
+    #: sub-metric name -> "min" (lower is better) or "max"
+    sub_metrics: ClassVar[dict[str, Direction]] = {}
+    needs_data: ClassVar[bool] = True
+    needs_reference: ClassVar[bool] = False
+
+    @abstractmethod
+    def measure(self, config: Any, context: MetricContext) -> dict[str, float]:
+        """Return a value for every sub-metric in ``sub_metrics``."""
+
+    @classmethod
+    def description(cls) -> str:
+        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")

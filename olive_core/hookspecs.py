@@ -1,0 +1,170 @@
+"""The plugin contract: every hook olive-core calls, in one place.
+
+A plugin is a module (usually named by an entry point in the group ``olive_core.plugins``) that
+declares ``olive_plugin_api = "1.0"`` and implements some of these hooks with
+:data:`olive_core.hookimpl`. Implementations may accept fewer arguments than a spec lists, so a
+new argument added here breaks no existing plugin.
+
+Registration hooks receive a ``register`` callable and return nothing. ``register(name, target)``
+records one component; ``target`` is either the component class or an import path
+``"package.module:Name"`` that is imported only when the component is first used, so that
+listing plugins stays cheap. The registrar checks the name and rejects duplicates across
+plugins, naming both distributions.
+
+This module imports nothing heavy; the types below are for readers and type checkers only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from olive_core.engine.result import CandidateResult, WorkflowResult
+    from olive_core.models.handler import ModelHandler
+    from olive_core.registry import Registrar
+
+PROJECT_NAME = "olive_core"
+
+_hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+# --------------------------------------------------------------------------------------------
+# Registration: called once per plugin manager, the first time its components are needed.
+# --------------------------------------------------------------------------------------------
+
+
+@_hookspec
+def register_passes(register: Registrar) -> None:
+    """Register passes: ``register("OnnxConversion", "olive_onnx.passes.conversion:OnnxConversion")``.
+
+    The target must resolve to a subclass of :class:`olive_core.passes.Pass`. A pass name is
+    what a workflow writes as ``passes.<step>.type``.
+    """
+
+
+@_hookspec
+def register_model_types(register: Registrar) -> None:
+    """Register model types: ``register("onnx", "olive_onnx.model:OnnxModelType")``.
+
+    The target must resolve to a subclass of :class:`olive_core.models.ModelType`; its name is
+    what a workflow writes as ``input_model.type`` and what passes list as accepted inputs.
+    """
+
+
+@_hookspec
+def register_accelerators(register: Registrar) -> None:
+    """Register accelerator devices: ``register("cpu", Accelerator(...))``.
+
+    The target is an :class:`olive_core.accelerators.Accelerator` (or an import path to one);
+    its name is what a workflow writes as ``accelerators[].device``.
+    """
+
+
+@_hookspec
+def register_metrics(register: Registrar) -> None:
+    """Register metrics: ``register("latency", "olive_core.evaluation.metrics.latency:LatencyMetric")``.
+
+    The target must resolve to a subclass of :class:`olive_core.evaluation.Metric`; its name is
+    what a workflow writes as ``metrics[].type``.
+    """
+
+
+@_hookspec
+def register_data_components(register: Registrar) -> None:
+    """Register data components: loaders, pre-processors and post-processors.
+
+    The target must resolve to a subclass of :class:`olive_core.evaluation.DataComponent`; its
+    name is what a workflow writes as ``data.<name>.load.type`` (or ``preprocess`` /
+    ``postprocess``), and its ``role`` says which of the three it can fill.
+    """
+
+
+@_hookspec
+def register_search_strategies(register: Registrar) -> None:
+    """Register search strategies: ``register("random", "olive_core.search.random:RandomSearch")``.
+
+    The target must resolve to a subclass of :class:`olive_core.search.SearchStrategy`; its
+    name is what a workflow writes as ``search.strategy``.
+    """
+
+
+@_hookspec
+def register_cache_backends(register: Registrar) -> None:
+    """Register cache backends: ``register("local", "olive_core.cache.local:LocalCache")``.
+
+    The target must resolve to a subclass of :class:`olive_core.cache.CacheBackend`; its name is
+    what a workflow writes as ``engine.cache.type``.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Lifecycle: observers of a run. Return values are ignored; an exception raised here fails the
+# run, so an observer that may fail (a network call) should catch and log its own errors.
+# --------------------------------------------------------------------------------------------
+
+
+@_hookspec
+def on_workflow_start(run_id: str, workflow: dict[str, Any]) -> None:
+    """Called once a workflow has been validated and before its first pass runs.
+
+    ``run_id`` identifies this run in ``run.json``; ``workflow`` is the validated workflow as
+    plain JSON data, with secrets removed.
+    """
+
+
+@_hookspec
+def on_pass_start(run_id: str, step: str, pass_type: str, model: ModelHandler, config: dict[str, Any]) -> None:
+    """Called before a pass runs (not when its result comes from the cache).
+
+    ``step`` is the workflow's name for the pass, ``pass_type`` its registered name, ``model``
+    the input model and ``config`` the pass config as plain JSON data.
+    """
+
+
+@_hookspec
+def on_pass_end(
+    run_id: str,
+    step: str,
+    pass_type: str,
+    model: ModelHandler | None,
+    error: str | None,
+    cached: bool,
+) -> None:
+    """Called after each step of a pass chain, whether it ran, came from the cache or failed.
+
+    ``model`` is the output model (None on failure), ``error`` the failure reason (None on
+    success), and ``cached`` tells whether the result was taken from the cache.
+    """
+
+
+@_hookspec
+def on_evaluation_end(run_id: str, model: ModelHandler, metrics: dict[str, float]) -> None:
+    """Called after a model has been evaluated, with its flat ``metric-submetric: value`` dict."""
+
+
+@_hookspec
+def on_workflow_end(run_id: str, result: WorkflowResult) -> None:
+    """Called once at the end of a run, successful or not, with what the run produced."""
+
+
+REGISTRATION_HOOKS = (
+    "register_passes",
+    "register_model_types",
+    "register_accelerators",
+    "register_metrics",
+    "register_data_components",
+    "register_search_strategies",
+    "register_cache_backends",
+)
+
+LIFECYCLE_HOOKS = (
+    "on_workflow_start",
+    "on_pass_start",
+    "on_pass_end",
+    "on_evaluation_end",
+    "on_workflow_end",
+)
+
+__all__ = ["PROJECT_NAME", "REGISTRATION_HOOKS", "LIFECYCLE_HOOKS"]

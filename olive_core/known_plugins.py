@@ -1,0 +1,45 @@
+"""Components that well-known plugins provide, so an unknown name can say what to install.
+
+This is a hint table only: nothing is registered from here, and a plugin missing from it works
+exactly as well.
+"""
+
+from __future__ import annotations
+
+KNOWN_PLUGINS: dict[str, dict[str, tuple[str, ...]]] = {
+    "olive-torch": {
+        "model_type": ("hf", "pytorch"),
+    },
+    "olive-onnx": {
+        "model_type": ("onnx",),
+        "pass": (
+            "OnnxConversion",
+            "OnnxTransformersOptimization",
+            "OnnxDynamicQuantization",
+            "OnnxStaticQuantization",
+            "OnnxFloat16",
+            "OnnxInt4WeightOnly",
+            "OnnxGraphOptimization",
+            "OnnxSessionTuning",
+        ),
+        "accelerator": ("gpu", "npu"),
+    },
+    "olive-torch-quant": {
+        "pass": ("TorchDynamicQuantization", "TorchStaticQuantization", "TorchPruning", "LoRAFinetune"),
+    },
+    "olive-diffusion": {
+        "model_type": ("diffusion",),
+        "pass": ("DiffusionOnnxConversion", "MergeLoRA"),
+    },
+    "olive-azure-cache": {
+        "cache_backend": ("azure",),
+    },
+}
+
+
+def plugin_providing(kind: str, name: str) -> str | None:
+    """Return the distribution known to provide ``name`` of ``kind``, if any (case-insensitive)."""
+    for distribution, kinds in KNOWN_PLUGINS.items():
+        if name.lower() in (known.lower() for known in kinds.get(kind, ())):
+            return distribution
+    return None

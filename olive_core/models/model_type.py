@@ -1,0 +1,68 @@
+"""ModelType: what a plugin implements to make a kind of model loadable, hashable and runnable."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from olive_core.errors import ModelLoadError
+from olive_core.models.handler import ModelHandler
+from olive_core.models.hashing import hash_path
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from olive_core.accelerators import AcceleratorSpec
+
+
+class InferenceSession(Protocol):
+    """A model ready to run on one accelerator: numpy arrays in, numpy arrays out."""
+
+    input_names: list[str]
+    output_names: list[str]
+
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Run one batch; ``inputs`` maps every input name to an array."""
+        ...
+
+
+class ModelTypeConfig(BaseModel):
+    """Base of a model type's ``input_model.config``: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelType(ABC):
+    """A kind of model. Subclasses live in plugins and keep heavy imports inside methods."""
+
+    #: the config of ``input_model`` when a workflow names this type
+    Config: ClassVar[type[ModelTypeConfig]] = ModelTypeConfig
+
+    @abstractmethod
+    def create_handle(self, name: str, config: Any, base_dir: Path) -> ModelHandler:
+        """Turn a validated ``input_model.config`` into a handle; relative paths resolve from
+        ``base_dir`` (the workflow file's folder). Raise :class:`ModelLoadError` for a missing
+        or unreadable model, naming the file."""
+
+    def check(self, handle: ModelHandler) -> None:
+        """Cheaply verify the model is readable as this type (header, not a full load)."""
+        if not Path(handle.path).exists():
+            raise ModelLoadError(f"model file or folder '{handle.path}' does not exist")
+
+    def content_id(self, handle: ModelHandler) -> str:
+        """The identity of an input model: by default a hash of its files."""
+        return hash_path(Path(handle.path))
+
+    def model_files(self, handle: ModelHandler) -> list[Path]:
+        """Files and folders that make up the model, for packaging: the path by default."""
+        return [Path(handle.path), *(Path(f) for f in handle.files)]
+
+    @abstractmethod
+    def create_session(
+        self, handle: ModelHandler, accelerator: AcceleratorSpec, settings: dict[str, Any]
+    ) -> InferenceSession:
+        """Load the model for inference on ``accelerator``; ``settings`` are runtime options
+        (threads, session options) from the workflow or from tuning passes."""

@@ -1,0 +1,85 @@
+"""Pass: a named, versioned, pure transformation of a model."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from olive_core.accelerators import AcceleratorSpec
+from olive_core.errors import IncompatibleModelError
+from olive_core.models.handler import ModelHandler
+
+
+class PassConfig(BaseModel):
+    """Base of every pass config: static, strict, every field described."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class PassContext:
+    """What a running pass may use besides its input model and config."""
+
+    accelerator: AcceleratorSpec
+    step: str = ""
+    #: ``data(name)`` returns the named data config's batches (for calibration)
+    data: Callable[[str], Iterable[dict[str, Any]]] | None = None
+    #: facts the pass reports about its work (fused-op counts, ...), kept in the lineage
+    report: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("olive_core.pass"))
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self.logger.warning("%s: %s", self.step, message)
+
+
+class Pass(ABC):
+    """Subclass, set the class attributes, implement :meth:`run`.
+
+    A pass must be a pure function of (input model, config, version): that is what makes the
+    cache correct. Bump ``version`` whenever the output for the same input and config changes.
+    Keep heavy imports (torch, onnx, onnxruntime) inside :meth:`run` so that listing and
+    validating passes stays cheap.
+    """
+
+    Config: ClassVar[type[PassConfig]] = PassConfig
+    version: ClassVar[str] = "1"
+    #: model types this pass accepts
+    input_types: ClassVar[tuple[str, ...]] = ()
+    #: model type it produces
+    output_type: ClassVar[str] = ""
+    #: devices it supports; empty means any
+    devices: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def description(cls) -> str:
+        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+
+    def check_input(self, model: ModelHandler, config: PassConfig, context: PassContext) -> None:
+        """Refuse a model this pass cannot work on, before any work is done.
+
+        The default checks the model type; passes add checks such as "already quantized".
+        """
+        if self.input_types and model.type not in self.input_types:
+            raise IncompatibleModelError(
+                f"{type(self).__name__} takes {' or '.join(self.input_types)} models, "
+                f"but got a '{model.type}' model",
+                hint="put a pass that produces one of those types before it",
+            )
+        if self.devices and context.accelerator.device not in self.devices:
+            raise IncompatibleModelError(
+                f"{type(self).__name__} runs on {', '.join(self.devices)}, "
+                f"not on '{context.accelerator.device}'"
+            )
+
+    @abstractmethod
+    def run(self, model: ModelHandler, config: PassConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        """Transform ``model`` and write the result under ``output_dir`` (an empty folder that
+        becomes the cached artifact); return the handle of the new model."""

@@ -1,0 +1,227 @@
+"""The component registry that plugins fill through their ``register_*`` hooks.
+
+A component is registered as a name plus either an object or an ``"module:attr"`` import path;
+paths are imported on first use, which keeps ``olive plugins`` cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from olive_core.errors import PluginError, did_you_mean
+from olive_core.known_plugins import plugin_providing
+
+#: component kind -> the registration hook that fills it
+KINDS: dict[str, str] = {
+    "pass": "register_passes",
+    "model_type": "register_model_types",
+    "accelerator": "register_accelerators",
+    "metric": "register_metrics",
+    "data_component": "register_data_components",
+    "search_strategy": "register_search_strategies",
+    "cache_backend": "register_cache_backends",
+}
+
+#: how a kind is spelled in messages
+KIND_LABELS: dict[str, str] = {
+    "pass": "pass",
+    "model_type": "model type",
+    "accelerator": "accelerator",
+    "metric": "metric",
+    "data_component": "data component",
+    "search_strategy": "search strategy",
+    "cache_backend": "cache backend",
+}
+
+
+@dataclass
+class PluginSource:
+    """Where a registration came from, for messages and ``olive plugins``."""
+
+    name: str
+    distribution: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.distribution} {self.version}".strip()
+
+
+@dataclass
+class Component:
+    """One registered component: its name, where it comes from and how to get it."""
+
+    kind: str
+    name: str
+    target: Any
+    source: PluginSource
+    _loaded: Any = field(default=None, repr=False)
+
+    @property
+    def import_path(self) -> str:
+        if isinstance(self.target, str):
+            return self.target
+        return f"{getattr(self.target, '__module__', '?')}:{getattr(self.target, '__qualname__', repr(self.target))}"
+
+    def load(self) -> Any:
+        """Import (once) and return the registered object."""
+        if self._loaded is None:
+            self._loaded = self.target if not isinstance(self.target, str) else _import(self)
+            _check_type(self)
+        return self._loaded
+
+
+def _import(component: Component) -> Any:
+    module_name, _, attr = component.target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attr) if attr else module
+    except Exception as exc:  # a plugin's bug, surfaced with the plugin's name
+        raise PluginError(
+            f"{KIND_LABELS[component.kind]} '{component.name}' from {component.source} "
+            f"cannot be imported from '{component.target}': {type(exc).__name__}: {exc}",
+            hint=f"reinstall {component.source.distribution} or report this to its authors",
+        ) from exc
+
+
+def _check_type(component: Component) -> None:
+    expected = _expected_base(component.kind)
+    obj = component._loaded
+    ok = isinstance(obj, expected) if component.kind == "accelerator" else isinstance(obj, type) and issubclass(obj, expected)
+    if not ok:
+        raise PluginError(
+            f"{KIND_LABELS[component.kind]} '{component.name}' from {component.source} is "
+            f"{obj!r}, not a {expected.__name__}",
+            hint=f"report this to the authors of {component.source.distribution}",
+        )
+
+
+def _expected_base(kind: str) -> type:
+    # Imported here: these modules are light, but the registry must not depend on them at import.
+    if kind == "pass":
+        from olive_core.passes.base import Pass
+
+        return Pass
+    if kind == "model_type":
+        from olive_core.models.model_type import ModelType
+
+        return ModelType
+    if kind == "accelerator":
+        from olive_core.accelerators import Accelerator
+
+        return Accelerator
+    if kind == "metric":
+        from olive_core.evaluation.metric import Metric
+
+        return Metric
+    if kind == "data_component":
+        from olive_core.evaluation.data import DataComponent
+
+        return DataComponent
+    if kind == "search_strategy":
+        from olive_core.search.strategy import SearchStrategy
+
+        return SearchStrategy
+    from olive_core.cache.backend import CacheBackend
+
+    return CacheBackend
+
+
+@dataclass
+class PluginFailure:
+    """A plugin that could not be loaded: recorded, reported, never fatal unless strict."""
+
+    name: str
+    distribution: str
+    version: str
+    error: str
+
+
+class Registry:
+    """All registered components, by kind and name."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
+        self.failures: list[PluginFailure] = []
+
+    def registrar(self, kind: str, source: PluginSource) -> Registrar:
+        return Registrar(self, kind, source)
+
+    def add(self, component: Component) -> None:
+        existing = self._components[component.kind].get(component.name)
+        if existing is not None:
+            raise PluginError(
+                f"{KIND_LABELS[component.kind]} '{component.name}' is registered twice: by "
+                f"{existing.source} and by {component.source}",
+                hint="uninstall one of the two distributions, or disable one with "
+                f"OLIVE_DISABLE_PLUGINS={component.source.name}",
+            )
+        self._components[component.kind][component.name] = component
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._components[kind])
+
+    def components(self, kind: str) -> Iterator[Component]:
+        for name in self.names(kind):
+            yield self._components[kind][name]
+
+    def find(self, kind: str, name: str) -> Component | None:
+        return self._components[kind].get(name)
+
+    def get(self, kind: str, name: str) -> Component:
+        """Return a component or raise an error that says what to do about the unknown name."""
+        component = self.find(kind, name)
+        if component is not None:
+            return component
+        raise PluginError(self.unknown_message(kind, name), hint=self.unknown_hint(kind, name))
+
+    def load(self, kind: str, name: str) -> Any:
+        return self.get(kind, name).load()
+
+    def unknown_message(self, kind: str, name: str) -> str:
+        label = KIND_LABELS[kind]
+        known = self.names(kind)
+        message = f"unknown {label} '{name}'"
+        suggestion = did_you_mean(name, known)
+        if suggestion:
+            message += f"; {suggestion}"
+        elif known:
+            shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+            message += f"; installed {label}s: {shown}"
+        return message
+
+    def unknown_hint(self, kind: str, name: str) -> str | None:
+        provider = plugin_providing(kind, name)
+        if provider is not None:
+            failed = next((f for f in self.failures if f.distribution == provider), None)
+            if failed is not None:
+                return f"'{name}' comes from {provider}, which failed to load: {failed.error}"
+            return f"'{name}' is provided by {provider}: pip install {provider}"
+        if self.failures:
+            names = ", ".join(f.distribution for f in self.failures)
+            return f"some plugins failed to load ({names}); run `olive plugins` to see why"
+        return "run `olive plugins` to see what is installed"
+
+
+class Registrar:
+    """The ``register`` callable handed to a plugin's registration hook."""
+
+    def __init__(self, registry: Registry, kind: str, source: PluginSource) -> None:
+        self._registry = registry
+        self.kind = kind
+        self.source = source
+
+    def __call__(self, name: str, target: Any) -> None:
+        if not isinstance(name, str) or not name or name != name.strip():
+            raise PluginError(f"{self.source} registered a {KIND_LABELS[self.kind]} with an invalid name {name!r}")
+        if isinstance(target, str) and ":" not in target:
+            raise PluginError(
+                f"{self.source} registered {KIND_LABELS[self.kind]} '{name}' with import path "
+                f"'{target}'; expected 'package.module:Name'"
+            )
+        self._registry.add(Component(self.kind, name, target, self.source))
+
+
+RegisterFn = Callable[[str, Any], None]

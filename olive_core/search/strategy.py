@@ -1,0 +1,36 @@
+"""SearchStrategy: proposes pass configurations and learns from their results."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from olive_core.search.space import Point, SearchSpace
+
+
+class SearchStrategyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SearchStrategy(ABC):
+    """Ask for points, tell their scores. ``score`` is a tuple to maximize (None = failed trial)."""
+
+    Config: ClassVar[type[SearchStrategyConfig]] = SearchStrategyConfig
+
+    def __init__(self, space: SearchSpace, config: Any, seed: int = 0) -> None:
+        self.space = space
+        self.config = config
+        self.seed = seed
+
+    @abstractmethod
+    def ask(self) -> Point | None:
+        """The next point to try, or None when the strategy has nothing left to propose."""
+
+    def tell(self, point: Point, score: tuple[float, ...] | None) -> None:
+        """Learn from a finished trial; strategies that do not learn ignore it."""
+
+    @classmethod
+    def description(cls) -> str:
+        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")

@@ -1,0 +1,13 @@
+"""Test helpers for plugin authors: fixtures (auto-loaded by pytest) and contract suites.
+
+    from olive_core.testing import PassContract
+
+    class TestMyPass(PassContract):
+        pass_name = "MyPass"
+        ...
+"""
+
+from olive_core.testing.contracts import PassContract
+from olive_core.testing.distributions import FakeDistribution, make_fake_distribution
+
+__all__ = ["PassContract", "FakeDistribution", "make_fake_distribution"]
