@@ -138,6 +138,19 @@ class EngineConfig(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class RuntimeConfig(_Strict):
+    """How evaluated models are run; recorded with every measurement."""
+
+    intra_op_num_threads: int | None = Field(default=None, ge=1, description="threads inside one op (default: runtime's)")
+    inter_op_num_threads: int | None = Field(default=None, ge=1, description="threads across ops")
+    options: dict[str, Any] = Field(default_factory=dict, description="runtime-specific session options")
+
+    def settings(self) -> dict[str, Any]:
+        """The settings dict handed to ``ModelType.create_session``."""
+        settings = {k: v for k, v in self.model_dump(exclude={"options"}).items() if v is not None}
+        return {**settings, **self.options}
+
+
 class WorkflowConfig(_Strict):
     """The whole workflow file."""
 
@@ -145,6 +158,7 @@ class WorkflowConfig(_Strict):
     accelerators: list[AcceleratorConfig] = Field(default_factory=lambda: [AcceleratorConfig()], min_length=1)
     data: dict[str, DataConfig] = Field(default_factory=dict)
     metrics: list[MetricConfig] = Field(default_factory=list)
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
     passes: dict[str, PassStepConfig] = Field(default_factory=dict, description="ordered steps")
     search: SearchConfig = Field(default_factory=SearchConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
