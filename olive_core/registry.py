@@ -36,6 +36,11 @@ KIND_LABELS: dict[str, str] = {
     "cache_backend": "cache backend",
 }
 
+KIND_PLURALS: dict[str, str] = {kind: label + "s" for kind, label in KIND_LABELS.items()} | {
+    "pass": "passes",
+    "search_strategy": "search strategies",
+}
+
 
 @dataclass
 class PluginSource:

@@ -116,7 +116,11 @@ class ObjectiveConfig(_Strict):
 
 
 class SearchConfig(_Strict):
-    strategy: str = Field(default="exhaustive", description="registered search strategy")
+    """How to search pass settings. Without a strategy, the configs run as written (each list of
+    alternatives is still tried in full); with one, the searchable fields a config leaves out
+    are searched too."""
+
+    strategy: str | None = Field(default=None, description="registered search strategy, e.g. 'exhaustive'")
     config: dict[str, Any] = Field(default_factory=dict, description="the strategy's own options")
     objectives: list[ObjectiveConfig] = Field(default_factory=list)
     max_trials: int | None = Field(default=None, ge=1)

@@ -1,0 +1,48 @@
+"""``olive passes [NAME]``: list passes, or show one pass's options and search space."""
+
+from __future__ import annotations
+
+import click
+
+from olive_core.cli.errors import debug_option, handle_errors
+
+
+@click.command()
+@click.argument("name", required=False)
+@debug_option
+@handle_errors
+def passes(name: str | None, debug: bool) -> None:
+    """List installed passes, or show the options of pass NAME."""
+    from olive_core.plugins import create_plugin_manager
+
+    registry = create_plugin_manager().registry
+    if name is None:
+        for component in registry.components("pass"):
+            cls = component.load()
+            click.echo(f"{component.name:<32} {component.source.distribution:<18} {cls.description()}")
+        return
+    cls = registry.load("pass", name)
+    _show_pass(name, cls, registry.get("pass", name).source)
+
+
+def _show_pass(name: str, cls: type, source: object) -> None:
+    from pydantic_core import PydanticUndefined
+
+    from olive_core.passes.searchable import search_space
+
+    space = search_space(cls.Config)
+    click.secho(name, bold=True, nl=False)
+    click.echo(f"  ({source}, version {cls.version})")
+    click.echo(f"  {cls.description()}")
+    click.echo(f"  input: {', '.join(cls.input_types)} -> output: {cls.output_type}")
+    click.echo("  options:")
+    for field_name, info in cls.Config.model_fields.items():
+        default = "required" if info.default is PydanticUndefined and info.default_factory is None else repr(info.get_default(call_default_factory=True))
+        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
+        line = f"    {field_name} ({annotation}, default {default})"
+        if field_name in space:
+            dim = space[field_name]
+            line += f"  [searchable: {list(dim.choices) if dim.choices is not None else f'{dim.low}..{dim.high}'}]"
+        click.echo(line)
+        if info.description:
+            click.echo(f"        {info.description}")

@@ -1,0 +1,108 @@
+"""What ``olive run`` prints: live progress, the dry-run plan and the final metrics table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from olive_core.engine.result import CandidateResult, WorkflowResult
+
+
+class Progress:
+    """Shows the step being worked on; used as the engine's event sink."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._status: Any = None
+
+    def __enter__(self) -> Progress:
+        self._status = self.console.status("starting")
+        self._status.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)
+            self._status = None
+
+    def event(self, kind: str, detail: Any) -> None:
+        if kind == "step_started":
+            self._update(f"running [bold]{detail}[/]")
+        elif kind == "step_cached":
+            self.console.print(f"  [dim]{detail}: from cache[/]")
+        elif kind == "step_finished":
+            self.console.print(f"  {detail}: done")
+        elif kind == "evaluating":
+            self._update(f"evaluating {detail}")
+        elif kind == "candidate_done":
+            self._candidate(detail)
+
+    def _update(self, text: str) -> None:
+        if self._status is not None:
+            self._status.update(text)
+
+    def _candidate(self, candidate: CandidateResult) -> None:
+        if candidate.ok:
+            self.console.print(f"[green]candidate {candidate.index + 1} done[/]")
+        else:
+            self.console.print(f"[red]candidate {candidate.index + 1} failed:[/] {candidate.error}")
+
+
+def print_plan(console: Console, engine: Any, input_model: Any, plans: list[list[Any]], size: int | None) -> None:
+    console.print(f"workflow is valid; input model: {input_model.type} {input_model.path} (id {input_model.id[:12]})")
+    console.print(f"accelerators: {', '.join(a.key() for a in engine.workflow.accelerators)}")
+    if size is None:
+        console.print("search space: continuous (the strategy decides how many trials)")
+    else:
+        console.print(f"candidates: {len(plans)}")
+    for number, chain in enumerate(plans[:20], start=1):
+        steps = " -> ".join(f"{s.step} ({s.pass_type}{', cached' if s.cached else ''})" for s in chain)
+        console.print(f"  {number}. {steps}")
+    if len(plans) > 20:
+        console.print(f"  ... and {len(plans) - 20} more")
+    console.print(f"output folder: {engine.output_dir}")
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
+
+
+def print_result(console: Console, result: WorkflowResult) -> None:
+    keys: list[str] = []
+    for evaluation in [result.input_evaluation, *(c.evaluation for c in result.candidates)]:
+        if evaluation is not None:
+            keys += [k for k in evaluation.values if k not in keys]
+    if keys:
+        table = Table(title="metrics", show_lines=False)
+        table.add_column("model")
+        for key in keys:
+            table.add_column(key, justify="right")
+        table.add_column("goals")
+        if result.input_evaluation is not None:
+            table.add_row("input", *(_fmt(result.input_evaluation.values.get(k)) for k in keys), "")
+        for candidate in result.candidates:
+            label = f"{candidate.index + 1}{' (best)' if candidate.index in result.best else ''}"
+            if candidate.evaluation is None:
+                table.add_row(label, *("-" for _ in keys), "failed" if not candidate.ok else "")
+                continue
+            goals = "met" if candidate.evaluation.all_goals_met else "missed"
+            if not candidate.evaluation.goals:
+                goals = ""
+            table.add_row(label, *(_fmt(candidate.evaluation.values.get(k)) for k in keys), goals)
+        console.print(table)
+    failed = [c for c in result.candidates if not c.ok]
+    if result.ok:
+        folders = ", ".join(str(result.output_dir / f) for f in result.written.values())
+        console.print(f"[green]done[/]: {len(result.candidates)} candidate(s), {len(failed)} failed; best model in {folders}")
+    elif not result.candidates:
+        console.print("[red]no model produced[/]: no candidate was run")
+    elif len(failed) == len(result.candidates):
+        console.print(f"[red]no model produced[/]: all {len(failed)} candidate(s) failed; see {result.output_dir / 'run.json'}")
+    else:
+        console.print(f"[red]no model produced[/]: no candidate met every goal; see {result.output_dir / 'run.json'}")
+    if result.stopped_early:
+        console.print(f"stopped early: {result.stopped_early}")

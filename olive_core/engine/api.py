@@ -1,0 +1,105 @@
+"""The Python API: ``olive_core.run(config)`` does what ``olive run`` does and returns the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from olive_core.cache.backend import CacheBackend
+from olive_core.config.environment import expand_variables
+from olive_core.config.loading import parse_workflow, read_workflow_file
+from olive_core.config.resolved import ResolvedWorkflow
+from olive_core.config.validation import resolve_workflow
+from olive_core.config.workflow import WorkflowConfig
+from olive_core.engine.engine import Engine, EventSink
+from olive_core.engine.result import WorkflowResult
+from olive_core.errors import CacheError, OliveError
+from olive_core.plugins import OlivePluginManager, create_plugin_manager
+
+
+@dataclass
+class LoadedWorkflow:
+    resolved: ResolvedWorkflow
+    raw: dict[str, Any]
+
+
+def load_workflow(config: str | Path | dict[str, Any] | WorkflowConfig, manager: OlivePluginManager) -> LoadedWorkflow:
+    """Read (if a path), expand ``${VAR}``, and validate in two phases."""
+    source: str | None = None
+    base_dir = Path.cwd()
+    if isinstance(config, WorkflowConfig):
+        raw = config.model_dump(mode="json")
+        parsed = config
+    else:
+        if isinstance(config, (str, Path)):
+            path = Path(config)
+            raw = read_workflow_file(path)
+            source, base_dir = str(path), path.resolve().parent
+        else:
+            raw = dict(config)
+        parsed = parse_workflow(expand_variables(raw, source=source), source)
+    resolved = resolve_workflow(parsed, manager.registry, source=source, base_dir=base_dir)
+    return LoadedWorkflow(resolved, raw)
+
+
+def open_cache(workflow: ResolvedWorkflow, cache_dir: str | Path | None = None) -> CacheBackend:
+    """Create the workflow's cache backend; ``cache_dir`` (from --cache-dir) overrides its folder."""
+    config = workflow.cache.config
+    if cache_dir is not None:
+        if "dir" not in type(config).model_fields:
+            raise CacheError(f"cache backend '{workflow.cache.type}' has no local folder to set with --cache-dir")
+        config = config.model_copy(update={"dir": str(cache_dir)})
+    elif getattr(config, "dir", None) and not Path(config.dir).expanduser().is_absolute():
+        config = config.model_copy(update={"dir": str(workflow.base_dir / config.dir)})
+    return workflow.cache.cls(config)
+
+
+def resolve_output_dir(workflow: ResolvedWorkflow, output_dir: str | Path | None) -> Path:
+    if output_dir is not None:
+        return Path(output_dir).resolve()
+    return (workflow.base_dir / workflow.config.engine.output_dir).resolve()
+
+
+def create_engine(
+    config: str | Path | dict[str, Any] | WorkflowConfig,
+    *,
+    output_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    manager: OlivePluginManager | None = None,
+    on_event: EventSink | None = None,
+) -> Engine:
+    manager = manager or create_plugin_manager()
+    loaded = load_workflow(config, manager)
+    cache = open_cache(loaded.resolved, cache_dir)
+    return Engine(
+        loaded.resolved,
+        manager,
+        resolve_output_dir(loaded.resolved, output_dir),
+        cache,
+        raw_workflow=loaded.raw,
+        on_event=on_event,
+    )
+
+
+def run(
+    config: str | Path | dict[str, Any] | WorkflowConfig,
+    *,
+    output_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    manager: OlivePluginManager | None = None,
+    on_event: EventSink | None = None,
+) -> WorkflowResult:
+    """Validate and run a workflow; returns what ``olive run`` writes to ``run.json``.
+
+    User mistakes raise :class:`olive_core.errors.OliveError`. A run whose candidates all fail
+    returns a result with ``ok == False`` (the CLI turns that into a non-zero exit).
+    """
+    engine = create_engine(config, output_dir=output_dir, cache_dir=cache_dir, manager=manager, on_event=on_event)
+    try:
+        return engine.run()
+    finally:
+        engine.cache.close()
+
+
+__all__ = ["run", "create_engine", "load_workflow", "open_cache", "OliveError"]

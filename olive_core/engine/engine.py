@@ -1,0 +1,257 @@
+"""The engine: run candidates' pass chains through the cache, evaluate, choose, write.
+
+Data flow: input model handle -> search space -> strategy proposes a point -> each step runs
+(or comes from the cache) -> the output is evaluated -> the strategy learns -> the best model
+so far and run.json are written after every trial, so a stopped run keeps what it found.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from olive_core.accelerators import AcceleratorSpec
+from olive_core.cache.backend import CacheBackend
+from olive_core.config.environment import redact_secrets
+from olive_core.config.resolved import ResolvedWorkflow
+from olive_core.engine.output import write_json_atomic, write_model
+from olive_core.engine.result import CandidateResult, StepRecord, WorkflowResult
+from olive_core.engine.selection import objective_keys, pick_best, score
+from olive_core.engine.steps import StepRunner
+from olive_core.engine.versions import collect_versions
+from olive_core.errors import OliveError
+from olive_core.models.handler import ModelHandler
+from olive_core.models.model_type import ModelType
+from olive_core.plugins import OlivePluginManager
+from olive_core.search.build import build_search_space, check_point
+from olive_core.search.exhaustive import ExhaustiveSearch
+
+logger = logging.getLogger(__name__)
+
+#: progress events: ("step_started" | "step_cached" | "step_finished" | "evaluating" | "candidate_done", detail)
+EventSink = Callable[[str, Any], None]
+
+
+@dataclass
+class PlannedStep:
+    step: str
+    pass_type: str
+    model_id: str
+    cached: bool
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+class Engine:
+    """Runs one resolved workflow."""
+
+    def __init__(
+        self,
+        workflow: ResolvedWorkflow,
+        manager: OlivePluginManager,
+        output_dir: Path,
+        cache: CacheBackend,
+        raw_workflow: dict[str, Any] | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.manager = manager
+        self.output_dir = output_dir
+        self.cache = cache
+        self.raw_workflow = redact_secrets(raw_workflow or workflow.config.model_dump(mode="json"))
+        self.on_event = on_event or (lambda *args: None)
+        self.model_type: ModelType = workflow.input_model.cls()
+        self.run_id = new_run_id()
+        self.started = time.time()
+
+    # -- the input model ---------------------------------------------------------------------
+
+    def input_model(self) -> ModelHandler:
+        handle = self.model_type.create_handle("input_model", self.workflow.input_model.config, self.workflow.base_dir)
+        self.model_type.check(handle)
+        return handle.model_copy(update={"id": self.model_type.content_id(handle)})
+
+    def model_type_of(self, handle: ModelHandler) -> ModelType:
+        return self.manager.registry.load("model_type", handle.type)()
+
+    # -- dry run -----------------------------------------------------------------------------
+
+    def plan(self) -> tuple[ModelHandler, list[list[PlannedStep]], int | None]:
+        """The candidates a run would try (for discrete spaces), with what the cache holds."""
+        input_model = self.input_model()
+        space = build_search_space(self.workflow.steps, searching=self.workflow.search is not None)
+        runner = StepRunner(self.cache, self.manager.hook, self.run_id)
+        plans: list[list[PlannedStep]] = []
+        size = space.size()
+        if size is not None and size <= 1000:
+            for accelerator in self.workflow.accelerators:
+                for point in space.enumerate():
+                    configs = check_point(self.workflow.steps, point)
+                    parent, chain = input_model, []
+                    for step in self.workflow.steps:
+                        model_id = runner.model_id(parent, step, configs[step.name], accelerator)
+                        chain.append(PlannedStep(step.name, step.type, model_id, self.cache.get_model(model_id) is not None))
+                        parent = parent.model_copy(update={"id": model_id})
+                    plans.append(chain)
+        return input_model, plans, size
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self) -> WorkflowResult:
+        input_model = self.input_model()
+        result = WorkflowResult(run_id=self.run_id, output_dir=self.output_dir, input_model=input_model)
+        self.manager.hook.on_workflow_start(run_id=self.run_id, workflow=self.raw_workflow)
+        try:
+            for accelerator in self.workflow.accelerators:
+                self._run_accelerator(accelerator, input_model, result)
+        finally:
+            self._finish(result)
+            self.manager.hook.on_workflow_end(run_id=self.run_id, result=result)
+        return result
+
+    def _run_accelerator(self, accelerator: AcceleratorSpec, input_model: ModelHandler, result: WorkflowResult) -> None:
+        evaluator = self._evaluator(accelerator, input_model)
+        if evaluator is not None and self.workflow.metrics and self.workflow.config.engine.evaluate_input_model:
+            self.on_event("evaluating", "input model")
+            evaluation = evaluator.evaluate(input_model)
+            result.input_evaluation = result.input_evaluation or evaluation
+            self.manager.hook.on_evaluation_end(run_id=self.run_id, model=input_model, metrics=evaluation.values)
+        runner = StepRunner(
+            self.cache,
+            self.manager.hook,
+            self.run_id,
+            retries=self.workflow.config.engine.retries,
+            data=evaluator.batches if evaluator is not None else None,
+            on_event=self.on_event,
+        )
+        search = self.workflow.config.search
+        space = build_search_space(self.workflow.steps, searching=self.workflow.search is not None)
+        if self.workflow.search is not None:
+            strategy = self.workflow.search.cls(space, self.workflow.search.config, seed=search.seed)
+        else:
+            strategy = ExhaustiveSearch(space, None)
+        keys = objective_keys(search.objectives, [f"{m.name}-{s}" for m in self.workflow.metrics for s in m.sub_metrics])
+        deadline = time.monotonic() + search.max_time_s if search.max_time_s else None
+        trials = 0
+        while (point := strategy.ask()) is not None:
+            candidate = self._run_candidate(len(result.candidates), point, accelerator, input_model, runner, result)
+            if evaluator is not None and candidate.ok and self.workflow.metrics:
+                self.on_event("evaluating", f"candidate {candidate.index + 1}")
+                candidate.evaluation = evaluator.evaluate(candidate.model)  # type: ignore[arg-type]
+                self.manager.hook.on_evaluation_end(run_id=self.run_id, model=candidate.model, metrics=candidate.evaluation.values)
+            result.candidates.append(candidate)
+            strategy.tell(point, score(candidate, keys))
+            self.on_event("candidate_done", candidate)
+            self._update_best(result, keys)
+            trials += 1
+            if search.max_trials is not None and trials >= search.max_trials:
+                result.stopped_early = f"reached max_trials={search.max_trials}"
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                result.stopped_early = f"reached max_time_s={search.max_time_s}"
+                break
+            if search.stop_when_goals_met and candidate.evaluation is not None and candidate.evaluation.all_goals_met:
+                result.stopped_early = "a candidate met every goal (stop_when_goals_met)"
+                break
+
+    def _evaluator(self, accelerator: AcceleratorSpec, input_model: ModelHandler) -> Any:
+        if not self.workflow.metrics and not self.workflow.data:
+            return None
+        from olive_core.evaluation.evaluator import Evaluator
+
+        return Evaluator(self.workflow, self.manager.registry, self.cache, accelerator, input_model)
+
+    def _run_candidate(
+        self,
+        index: int,
+        point: dict[str, dict[str, Any]],
+        accelerator: AcceleratorSpec,
+        input_model: ModelHandler,
+        runner: StepRunner,
+        result: WorkflowResult,
+    ) -> CandidateResult:
+        candidate = CandidateResult(index=index, accelerator=accelerator.key(), point=point)
+        try:
+            configs = check_point(self.workflow.steps, point)
+        except Exception as exc:  # a strategy proposed a config the pass rejects
+            candidate.error = f"invalid proposed config: {exc}"
+            return candidate
+        model = input_model
+        for step in self.workflow.steps:
+            outcome = runner.run(model, step, configs[step.name], accelerator)
+            result.steps[outcome.record.model_id] = outcome.record
+            candidate.lineage.append(outcome.record.model_id)
+            if outcome.model is None:
+                candidate.error = f"pass '{step.name}' ({step.type}) failed: {outcome.record.error}"
+                logger.error("%s", candidate.error)
+                return candidate
+            model = outcome.model
+        candidate.model = model
+        return candidate
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _update_best(self, result: WorkflowResult, keys: list[str]) -> None:
+        best = pick_best(result.candidates, keys)
+        if best != result.best:
+            result.best = best
+            self._write_models(result)
+        self._write_run_json(result)
+
+    def _write_models(self, result: WorkflowResult) -> None:
+        for stale in result.written.values():  # the best changed: earlier folders are no longer best
+            shutil.rmtree(self.output_dir / stale, ignore_errors=True)
+        result.written = {}
+        for rank, index in enumerate(result.best):
+            candidate = result.candidates[index]
+            folder = "model" if len(result.best) == 1 else f"model-{rank + 1}"
+            metadata = {
+                "olive": {
+                    "run_id": self.run_id,
+                    "candidate": index,
+                    "lineage": candidate.lineage,
+                    "metrics": candidate.evaluation.values if candidate.evaluation else None,
+                }
+            }
+            write_model(self.model_type_of(candidate.model), candidate.model, self.output_dir / folder, metadata)  # type: ignore[arg-type]
+            result.written[index] = folder
+
+    def _write_run_json(self, result: WorkflowResult) -> None:
+        write_json_atomic(self.output_dir / "run.json", self.run_json(result))
+
+    def _finish(self, result: WorkflowResult) -> None:
+        self._write_run_json(result)
+
+    def run_json(self, result: WorkflowResult) -> dict[str, Any]:
+        plugins = {source.distribution: source.version for source in self.manager.sources.values()}
+        return {
+            "run_id": self.run_id,
+            "started": self.started,
+            "finished": time.time(),
+            "workflow_file": self.workflow.source,
+            "workflow": self.raw_workflow,
+            "versions": collect_versions(plugins),
+            "accelerators": [a.key() for a in self.workflow.accelerators],
+            "input_model": {
+                **result.input_model.model_dump(mode="json"),
+                "metrics": result.input_evaluation.to_json() if result.input_evaluation else None,
+            },
+            "models": {model_id: record.to_json() for model_id, record in result.steps.items()},
+            "candidates": [c.to_json() for c in result.candidates],
+            "best": [
+                {"candidate": index, "model_id": result.candidates[index].model.id, "output": result.written.get(index)}  # type: ignore[union-attr]
+                for index in result.best
+            ],
+            "stopped_early": result.stopped_early,
+        }
+
+
+__all__ = ["Engine", "OliveError", "StepRecord"]

@@ -1,0 +1,76 @@
+"""Write the output folder without ever leaving it half-written.
+
+Each model folder is assembled beside its final place and swapped in; ``run.json`` is written
+to a temporary file and renamed. A run killed mid-write leaves the previous output intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from olive_core.models.handler import ModelHandler
+from olive_core.models.model_type import ModelType
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, default=str)
+            handle.write("\n")
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_model(model_type: ModelType, handle: ModelHandler, destination: Path, metadata: dict[str, Any]) -> ModelHandler:
+    """Copy the model's files into ``destination`` with a ``model.json``; return the new handle."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        main = _copy_all(model_type.model_files(handle), staging)
+        relative_files = [name for name in sorted(p.name for p in staging.iterdir()) if name != main]
+        packaged = handle.model_copy(update={"path": main, "files": relative_files})
+        write_json_atomic(staging / "model.json", {**packaged.model_dump(mode="json"), **metadata})
+        _swap_in(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return packaged.model_copy(
+        update={"path": str(destination / main) if main != "." else str(destination), "files": [str(destination / f) for f in relative_files]}
+    )
+
+
+def _copy_all(sources: list[Path], target: Path) -> str:
+    """Copy files and folder contents into ``target``; return the main model's relative path."""
+    main = "."
+    for index, source in enumerate(sources):
+        source = Path(source)
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".git"))
+            name = "."
+        else:
+            name = source.name
+            if not (target / name).exists():
+                shutil.copy2(source, target / name)
+        if index == 0:
+            main = name
+    return main
+
+
+def _swap_in(staging: Path, destination: Path) -> None:
+    old = None
+    if destination.exists():
+        old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(destination, old)
+    os.replace(staging, destination)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

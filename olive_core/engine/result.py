@@ -1,0 +1,87 @@
+"""What a run produces: the lineage of every model made, every candidate, and the best."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from olive_core.models.handler import ModelHandler
+
+if TYPE_CHECKING:
+    from olive_core.evaluation.evaluator import Evaluation
+
+
+@dataclass
+class StepRecord:
+    """One node of the lineage: how one model was made from its parent."""
+
+    model_id: str
+    parent_id: str
+    step: str
+    pass_type: str
+    pass_version: str
+    config: dict[str, Any]
+    accelerator: str
+    status: str  # "ran", "cached" or "failed"
+    seconds: float = 0.0
+    report: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    attempts: int = 1
+    used_fallback: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CandidateResult:
+    """One trial: a config for every step, and what came of it."""
+
+    index: int
+    accelerator: str
+    point: dict[str, dict[str, Any]]
+    lineage: list[str] = field(default_factory=list)
+    model: ModelHandler | None = None
+    error: str | None = None
+    evaluation: Evaluation | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None and self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "accelerator": self.accelerator,
+            "configs": self.point,
+            "lineage": self.lineage,
+            "model_id": self.model.id if self.model is not None else None,
+            "error": self.error,
+            "metrics": self.evaluation.to_json() if self.evaluation is not None else None,
+        }
+
+
+@dataclass
+class WorkflowResult:
+    """Returned by :func:`olive_core.run`; ``run.json`` is its JSON form."""
+
+    run_id: str
+    output_dir: Path
+    input_model: ModelHandler
+    input_evaluation: Evaluation | None = None
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+    candidates: list[CandidateResult] = field(default_factory=list)
+    best: list[int] = field(default_factory=list)
+    #: output folder (relative to output_dir) of each written candidate, by candidate index
+    written: dict[int, str] = field(default_factory=dict)
+    stopped_early: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.best)
+
+    @property
+    def best_candidates(self) -> list[CandidateResult]:
+        return [self.candidates[index] for index in self.best]

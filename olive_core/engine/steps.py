@@ -1,0 +1,132 @@
+"""Run one pass step through the cache: look up, else run (with retries and fallback) and store."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from olive_core.accelerators import AcceleratorSpec
+from olive_core.cache.backend import CacheBackend
+from olive_core.config.resolved import ResolvedStep
+from olive_core.engine.result import StepRecord
+from olive_core.errors import IncompatibleModelError, OliveError
+from olive_core.models.handler import ModelHandler
+from olive_core.models.hashing import derived_model_id
+from olive_core.passes.base import PassContext
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StepOutcome:
+    model: ModelHandler | None
+    record: StepRecord
+
+
+class StepRunner:
+    """Runs pass steps with caching; the engine owns one per run."""
+
+    def __init__(
+        self,
+        cache: CacheBackend,
+        hooks: Any,
+        run_id: str,
+        retries: int = 0,
+        data: Any = None,
+        on_event: Any = None,
+    ) -> None:
+        self.cache = cache
+        self.hooks = hooks
+        self.run_id = run_id
+        self.retries = retries
+        self.data = data
+        self.on_event = on_event or (lambda *args: None)
+
+    def model_id(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec) -> str:
+        return derived_model_id(parent.id, step.type, step.cls.version, config.model_dump(mode="json"), accelerator.key())
+
+    def run(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec) -> StepOutcome:
+        model_id = self.model_id(parent, step, config, accelerator)
+        cached = self.cache.get_model(model_id)
+        record = StepRecord(
+            model_id=model_id,
+            parent_id=parent.id,
+            step=step.name,
+            pass_type=step.type,
+            pass_version=step.cls.version,
+            config=config.model_dump(mode="json"),
+            accelerator=accelerator.key(),
+            status="cached",
+        )
+        if cached is not None:
+            info = self.cache.get_record("step", model_id) or {}
+            record.report, record.warnings = info.get("report", {}), info.get("warnings", [])
+            self.on_event("step_cached", step.name)
+            self.hooks.on_pass_end(run_id=self.run_id, step=step.name, pass_type=step.type, model=cached, error=None, cached=True)
+            return StepOutcome(cached, record)
+
+        attempts: list[tuple[BaseModel, bool]] = [(config, False)] * (1 + self.retries)
+        if step.fallback is not None:
+            attempts.append((step.fallback, True))
+        error = "no attempt was made"
+        for number, (attempt_config, is_fallback) in enumerate(attempts, start=1):
+            attempt_id = model_id if not is_fallback else self.model_id(parent, step, attempt_config, accelerator)
+            record.attempts, record.used_fallback = number, is_fallback
+            if is_fallback:
+                record.model_id, record.config = attempt_id, attempt_config.model_dump(mode="json")
+                logger.warning("%s: retrying with the fallback config after: %s", step.name, error)
+            model, error, retryable = self._attempt(parent, step, attempt_config, accelerator, attempt_id, record)
+            if model is not None:
+                record.status, record.error = "ran", None
+                self.hooks.on_pass_end(run_id=self.run_id, step=step.name, pass_type=step.type, model=model, error=None, cached=False)
+                return StepOutcome(model, record)
+            if not retryable:
+                break
+        record.status, record.error = "failed", error
+        self.hooks.on_pass_end(run_id=self.run_id, step=step.name, pass_type=step.type, model=None, error=error, cached=False)
+        return StepOutcome(None, record)
+
+    def _attempt(
+        self,
+        parent: ModelHandler,
+        step: ResolvedStep,
+        config: BaseModel,
+        accelerator: AcceleratorSpec,
+        model_id: str,
+        record: StepRecord,
+    ) -> tuple[ModelHandler | None, str, bool]:
+        """Run the pass once; returns (model, error, whether a retry may help)."""
+        the_pass = step.cls()
+        context = PassContext(accelerator=accelerator, step=step.name, data=self.data)
+        self.on_event("step_started", step.name)
+        started = time.perf_counter()
+        try:
+            the_pass.check_input(parent, config, context)
+        except IncompatibleModelError as exc:
+            return None, str(exc), False
+        self.hooks.on_pass_start(
+            run_id=self.run_id, step=step.name, pass_type=step.type, model=parent, config=config.model_dump(mode="json")
+        )
+        with self.cache.staging() as output_dir:
+            try:
+                produced = the_pass.run(parent, config, output_dir, context)
+            except OliveError as exc:
+                return None, str(exc), True
+            except Exception as exc:  # a pass's own failure: keep the reason, log the traceback
+                logger.debug("pass %s raised:\n%s", step.name, traceback.format_exc())
+                return None, f"{type(exc).__name__}: {exc}", True
+            if not isinstance(produced, ModelHandler):
+                return None, f"{step.type}.run returned {type(produced).__name__}, not a ModelHandler", False
+            produced = produced.model_copy(update={"id": model_id})
+            record.seconds = time.perf_counter() - started
+            record.report, record.warnings = dict(context.report), list(context.warnings)
+            info = {"pass_type": step.type, "step": step.name, "parent": parent.id}
+            stored = self.cache.put_model(model_id, produced, output_dir, info)
+            self.cache.put_record("step", model_id, {"report": record.report, "warnings": record.warnings})
+        self.on_event("step_finished", step.name)
+        return stored, "", True

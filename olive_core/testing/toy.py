@@ -1,0 +1,173 @@
+"""A toy plugin for tests: a JSON linear model run with numpy, and a few passes over it.
+
+Real components (a model type with a runtime, passes that write models), small enough to run
+the engine end to end in milliseconds. Load it with
+``create_plugin_manager(extra_plugins=["olive_core.testing.toy"])`` or ``OLIVE_PLUGINS``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from olive_core import hookimpl
+from olive_core.accelerators import AcceleratorSpec
+from olive_core.errors import IncompatibleModelError, ModelLoadError, PassError
+from olive_core.models.handler import ModelHandler
+from olive_core.models.io_config import IoConfig
+from olive_core.models.model_type import ModelType, ModelTypeConfig
+from olive_core.passes.base import Pass, PassConfig, PassContext
+from olive_core.passes.searchable import Searchable
+
+olive_plugin_api = "1.0"
+
+
+def write_toy_model(path: Path, weights: list[list[float]], bias: list[float]) -> Path:
+    """Write a toy model file: ``y = x @ weights + bias``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"weights": weights, "bias": bias}))
+    return path
+
+
+def read_toy_model(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+        assert isinstance(data["weights"], list) and isinstance(data["bias"], list)
+        return data
+    except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
+        raise ModelLoadError(f"'{path}' is not a toy model (JSON with 'weights' and 'bias'): {exc}") from exc
+
+
+class ToyModelConfig(ModelTypeConfig):
+    model_path: str = Field(description="a toy model JSON file")
+
+
+class ToySession:
+    input_names = ["x"]
+    output_names = ["y"]
+
+    def __init__(self, path: Path) -> None:
+        import numpy as np
+
+        data = read_toy_model(path)
+        self.weights = np.asarray(data["weights"], dtype=np.float32)
+        self.bias = np.asarray(data["bias"], dtype=np.float32)
+
+    def run(self, inputs: dict[str, Any]) -> list[Any]:
+        return [inputs["x"] @ self.weights + self.bias]
+
+
+class ToyModelType(ModelType):
+    """A linear model stored as JSON and run with numpy."""
+
+    Config = ToyModelConfig
+
+    def create_handle(self, name: str, config: Any, base_dir: Path) -> ModelHandler:
+        path = Path(config.model_path)
+        path = path if path.is_absolute() else base_dir / path
+        if not path.is_file():
+            raise ModelLoadError(f"{name}: toy model file '{path}' does not exist")
+        data = read_toy_model(path)
+        inputs = len(data["weights"])
+        return ModelHandler(
+            type="toy",
+            path=str(path),
+            io_config=IoConfig(input_names=["x"], input_shapes=[[1, inputs]], input_types=["float32"], output_names=["y"]),
+        )
+
+    def check(self, handle: ModelHandler) -> None:
+        read_toy_model(Path(handle.path))
+
+    def create_session(self, handle: ModelHandler, accelerator: AcceleratorSpec, settings: dict[str, Any]) -> ToySession:
+        return ToySession(Path(handle.path))
+
+
+def _rewrite(model: ModelHandler, output_dir: Path, change: Any, **attributes: Any) -> ModelHandler:
+    data = read_toy_model(Path(model.path))
+    weights, bias = change(data["weights"], data["bias"])
+    path = write_toy_model(output_dir / "model.json", weights, bias)
+    return model.derive(path=str(path), attributes=attributes)
+
+
+class ToyScaleConfig(PassConfig):
+    factor: Annotated[float, Searchable(low=0.25, high=4.0, log=True)] = Field(default=1.0, description="multiply weights by this")
+
+
+class ToyScale(Pass):
+    """Multiply a toy model's weights by a factor."""
+
+    Config = ToyScaleConfig
+    input_types = ("toy",)
+    output_type = "toy"
+
+    def run(self, model: ModelHandler, config: ToyScaleConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        def scale(weights: list[list[float]], bias: list[float]) -> tuple[list[list[float]], list[float]]:
+            return [[w * config.factor for w in row] for row in weights], bias
+
+        return _rewrite(model, output_dir, scale)
+
+
+class ToyRoundConfig(PassConfig):
+    decimals: Annotated[int, Searchable(choices=(0, 1, 2, 3))] = Field(default=2, description="decimals to keep")
+    round_bias: Annotated[bool, Searchable()] = Field(default=True, description="round the bias too")
+
+
+class ToyRound(Pass):
+    """Round a toy model's weights: the toy's quantization (refuses an already-rounded model)."""
+
+    Config = ToyRoundConfig
+    input_types = ("toy",)
+    output_type = "toy"
+
+    def check_input(self, model: ModelHandler, config: PassConfig, context: PassContext) -> None:
+        super().check_input(model, config, context)
+        if model.attributes.get("rounded"):
+            raise IncompatibleModelError("ToyRound: the model is already rounded", hint="round only once")
+
+    def run(self, model: ModelHandler, config: ToyRoundConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        def round_all(weights: list[list[float]], bias: list[float]) -> tuple[list[list[float]], list[float]]:
+            rounded = [[round(w, config.decimals) for w in row] for row in weights]
+            return rounded, [round(b, config.decimals) for b in bias] if config.round_bias else bias
+
+        context.report["decimals"] = config.decimals
+        return _rewrite(model, output_dir, round_all, rounded=True)
+
+
+class ToyFlakyConfig(PassConfig):
+    fail_times: int = Field(default=0, ge=0, description="fail this many times (counted in counter_file), then succeed")
+    counter_file: str = Field(default="", description="file counting attempts across retries")
+    always_fail: bool = Field(default=False, description="fail every time")
+
+
+class ToyFlaky(Pass):
+    """Copy a toy model, failing on purpose as configured (for retry and fallback tests)."""
+
+    Config = ToyFlakyConfig
+    input_types = ("toy",)
+    output_type = "toy"
+
+    def run(self, model: ModelHandler, config: ToyFlakyConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        if config.always_fail:
+            raise PassError("ToyFlaky", "configured to always fail")
+        if config.fail_times:
+            counter = Path(config.counter_file)
+            count = int(counter.read_text()) if counter.exists() else 0
+            counter.write_text(str(count + 1))
+            if count < config.fail_times:
+                raise RuntimeError(f"flaky failure {count + 1} of {config.fail_times}")
+        return _rewrite(model, output_dir, lambda w, b: (w, b))
+
+
+@hookimpl
+def register_model_types(register: Any) -> None:
+    register("toy", ToyModelType)
+
+
+@hookimpl
+def register_passes(register: Any) -> None:
+    register("ToyScale", ToyScale)
+    register("ToyRound", ToyRound)
+    register("ToyFlaky", ToyFlaky)
