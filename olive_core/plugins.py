@@ -67,6 +67,7 @@ class OlivePluginManager(pluggy.PluginManager):
         self.sources: dict[str, PluginSource] = {}
         self.failures: list[PluginFailure] = []
         self._registry: Registry | None = None
+        self.tracing = False
 
     # -- loading -------------------------------------------------------------------------
 
@@ -106,6 +107,8 @@ class OlivePluginManager(pluggy.PluginManager):
             for impl in reversed(hook.get_hookimpls()):
                 source = self.sources.get(impl.plugin_name) or PluginSource(impl.plugin_name, impl.plugin_name, "")
                 register = registry.registrar(kind, source)
+                if self.tracing:
+                    print(f"[olive trace] {hook_name}(register) -> {impl.plugin_name}", file=sys.stderr)
                 kwargs = {"register": register} if "register" in impl.argnames else {}
                 try:
                     impl.function(**kwargs)
@@ -206,6 +209,8 @@ def _load_one(manager: OlivePluginManager, name: str, source: PluginSource, load
 
 
 def _enable_tracing(manager: OlivePluginManager) -> None:
+    manager.tracing = True
+
     def before(hook_name: str, hook_impls: list[Any], kwargs: dict[str, Any]) -> None:
         names = ", ".join(impl.plugin_name for impl in hook_impls)
         print(f"[olive trace] {hook_name}({', '.join(kwargs)}) -> [{names}]", file=sys.stderr)

@@ -187,7 +187,7 @@ class Engine:
         model = input_model
         for step in self.workflow.steps:
             outcome = runner.run(model, step, configs[step.name], accelerator)
-            result.steps[outcome.record.model_id] = outcome.record
+            result.steps.setdefault(outcome.record.model_id, outcome.record)  # first use tells how it was made
             candidate.lineage.append(outcome.record.model_id)
             if outcome.model is None:
                 candidate.error = f"pass '{step.name}' ({step.type}) failed: {outcome.record.error}"

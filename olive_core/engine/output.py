@@ -13,8 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from olive_core.errors import OliveError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.model_type import ModelType
+
+METADATA_FILE = "model.json"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -36,9 +39,14 @@ def write_model(model_type: ModelType, handle: ModelHandler, destination: Path, 
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     try:
         main = _copy_all(model_type.model_files(handle), staging)
+        if (staging / METADATA_FILE).exists():
+            raise OliveError(
+                f"the model has a file named {METADATA_FILE}, which the output folder reserves for its description",
+                hint="rename that file in the model (or the pass that writes it)",
+            )
         relative_files = [name for name in sorted(p.name for p in staging.iterdir()) if name != main]
         packaged = handle.model_copy(update={"path": main, "files": relative_files})
-        write_json_atomic(staging / "model.json", {**packaged.model_dump(mode="json"), **metadata})
+        write_json_atomic(staging / METADATA_FILE, {**packaged.model_dump(mode="json"), **metadata})
         _swap_in(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

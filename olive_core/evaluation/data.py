@@ -1,8 +1,9 @@
 """Data components: load samples, pre-process them into model inputs, post-process outputs.
 
 A data config chains them: ``load`` gives a list of samples (dicts), each ``preprocess`` step
-maps samples to samples, the engine batches them (stacking arrays key by key), the model runs,
-and each ``postprocess`` step maps a batch's outputs to what metrics compare.
+maps samples to samples, the evaluator batches them (stacking arrays key by key, the ``label``
+key kept apart), the model runs, and each ``postprocess`` step maps a batch's outputs to what
+metrics compare.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 Role = Literal["load", "preprocess", "postprocess"]
 
+#: the sample field that holds the label; batching keeps it apart from the model inputs
+LABEL_KEY = "label"
+
 
 class DataComponentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,12 +38,27 @@ class DataContext:
     base_dir: Path = field(default_factory=Path.cwd)
     name: str = ""
 
+    def resolve(self, path: str) -> Path:
+        """A path from a data config: relative paths start at the workflow file's folder."""
+        resolved = Path(path).expanduser()
+        return resolved if resolved.is_absolute() else self.base_dir / resolved
+
 
 class DataComponent(ABC):
-    """One step of a data config. ``role`` says where in the chain it may stand."""
+    """One step of a data config. ``role`` says where in the chain it may stand.
+
+    Loaded and pre-processed data is cached by content hash: the key holds each step's
+    registered name, ``version`` and config, the hashes of the files ``source_files`` names, and
+    the input model's id when a step ``uses_model``.
+    """
 
     role: ClassVar[Role]
     Config: ClassVar[type[DataComponentConfig]] = DataComponentConfig
+    #: bump when the output for the same config and files changes, so cached data is rebuilt
+    version: ClassVar[str] = "1"
+    #: whether the output depends on the input model (its tokenizer, its io_config). True by
+    #: default because a wrong cache hit is worse than a miss; file loaders set it False.
+    uses_model: ClassVar[bool] = True
 
     @abstractmethod
     def __call__(self, value: Any, config: Any, context: DataContext) -> Any:
@@ -47,6 +66,10 @@ class DataComponent(ABC):
         ``preprocess``: ``value`` is the list of samples, return a new list.
         ``postprocess``: ``value`` is ``(outputs, batch)`` where ``outputs`` maps output names
         to arrays and ``batch`` is the input batch; return a dict of arrays."""
+
+    def source_files(self, config: Any, context: DataContext) -> list[Path]:
+        """Local files or folders this step reads; their content enters the data cache key."""
+        return []
 
     @classmethod
     def description(cls) -> str:

@@ -26,7 +26,11 @@ class MetricConfig(BaseModel):
 
 @dataclass
 class MetricContext:
-    """Everything a metric may need, built by the evaluator for one model."""
+    """Everything a metric may need, built by the evaluator for one model.
+
+    The callables are lazy and memoized by the evaluator: a metric that never asks for a
+    session (``size``) never makes one, and outputs shared by two metrics are computed once.
+    """
 
     model: ModelHandler
     model_type: ModelType
@@ -35,14 +39,18 @@ class MetricContext:
     session: Callable[[], InferenceSession]
     #: runtime settings the session was made with (threads, ...), recorded with the result
     settings: dict[str, Any] = field(default_factory=dict)
-    #: the metric's data as model-ready batches (inputs only), or None when it has no data
+    #: the metric's data as batches (inputs only, labels removed), or None when it has no data
     batches: list[dict[str, np.ndarray]] | None = None
     #: labels per batch, when the data has a 'label' field
     labels: list[np.ndarray] | None = None
+    #: the batches fitted to the session's inputs (extra keys dropped, dtypes cast); makes the session
+    model_inputs: Callable[[], list[dict[str, np.ndarray]]] | None = None
     #: post-processed outputs per batch, computed once per model and data
     outputs: Callable[[], list[dict[str, np.ndarray]]] | None = None
-    #: the same for the input model (for similarity), or None for the input model itself
+    #: the same for the input model, on the same data (for the input model itself: its own outputs)
     reference_outputs: Callable[[], list[dict[str, np.ndarray]]] | None = None
+    #: the plugin that registered the model type, so a child process can rebuild it by name
+    model_type_plugin: str = ""
 
 
 class Metric(ABC):
@@ -53,6 +61,8 @@ class Metric(ABC):
     sub_metrics: ClassVar[dict[str, Direction]] = {}
     needs_data: ClassVar[bool] = True
     needs_reference: ClassVar[bool] = False
+    #: enters the evaluation cache key: bump it when the same model and config measure differently
+    version: ClassVar[str] = "1"
 
     @abstractmethod
     def measure(self, config: Any, context: MetricContext) -> dict[str, float]:

@@ -88,7 +88,7 @@ class ToyModelType(ModelType):
 def _rewrite(model: ModelHandler, output_dir: Path, change: Any, **attributes: Any) -> ModelHandler:
     data = read_toy_model(Path(model.path))
     weights, bias = change(data["weights"], data["bias"])
-    path = write_toy_model(output_dir / "model.json", weights, bias)
+    path = write_toy_model(output_dir / "weights.json", weights, bias)
     return model.derive(path=str(path), attributes=attributes)
 
 

@@ -1,0 +1,41 @@
+# The README's two commands: `make demo` and `make test`. Every install step lives here.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+CONSTRAINTS := -c constraints.txt
+PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: demo test dev bench clean
+
+## demo: set up .venv with core and every plugin, then run the MiniLM workflow
+demo: $(VENV)/.dev-installed
+	$(PY) examples/minilm/demo.py
+
+## test: run every nox session (core alone, each plugin alone, example plugin, everything)
+test: $(VENV)/.nox-installed
+	$(VENV)/bin/nox
+
+## dev: the development environment (editable core and plugins)
+dev: $(VENV)/.dev-installed
+
+bench: $(VENV)/.dev-installed
+	$(MAKE) -C bench all PY=$(abspath $(PY))
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.nox-installed: $(VENV)/bin/python constraints.txt
+	$(PIP) install --quiet $(CONSTRAINTS) nox
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/bin/python constraints.txt pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	$(PIP) install --quiet $(CONSTRAINTS) torch==2.13.0
+	$(PIP) install --quiet $(CONSTRAINTS) -e '.[test]' $(foreach p,$(PLUGIN_DIRS),-e '$(p)[test]') nox
+	touch $@
+
+clean:
+	rm -rf $(VENV) .nox examples/*/output

@@ -1,0 +1,82 @@
+"""One session per distribution, each in its own virtualenv, plus one with everything.
+
+A plugin's session installs core, that plugin and the plugins it depends on only, so a hidden
+import of another plugin fails its tests. Installs are non-editable (built wheels), which
+catches packaging mistakes. Every install uses constraints.txt (it pins the CPU torch).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
+
+#: plugin -> the plugins it depends on (installed alongside it)
+PLUGIN_DEPENDENCIES = {
+    "olive-torch": [],
+    "olive-onnx": ["olive-torch"],
+    "olive-torch-quant": ["olive-torch"],
+    "olive-diffusion": ["olive-torch", "olive-onnx"],
+    "olive-azure-cache": [],
+}
+PLUGINS = [name for name in PLUGIN_DEPENDENCIES if (ROOT / "plugins" / name / "pyproject.toml").exists()]
+EXAMPLE_PLUGIN = ROOT / "examples" / "olive-example-plugin"
+
+nox.options.sessions = ["core", "plugin", "example_plugin", "everything"]
+nox.options.reuse_existing_virtualenvs = False
+nox.options.error_on_missing_interpreters = True
+
+TEST_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OLIVE_STRICT_PLUGINS": "1"}
+
+
+def _install(session: nox.Session, *targets: str) -> None:
+    """Install torch first and alone, from the pin, so that nothing resolves a CUDA build."""
+    session.install(*CONSTRAINTS, "torch==2.13.0")
+    session.install(*CONSTRAINTS, *targets)
+
+
+def _plugin_target(name: str, extras: str = "test") -> str:
+    return f"{ROOT / 'plugins' / name}[{extras}]"
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    """Core alone: no plugin, no torch, no onnx."""
+    session.install(*CONSTRAINTS, f"{ROOT}[test]")
+    session.run("pytest", "tests", *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+@nox.parametrize("plugin", PLUGINS)
+def plugin(session: nox.Session, plugin: str) -> None:
+    """Core + one plugin (+ the plugins it depends on)."""
+    targets = [str(ROOT)] + [str(ROOT / "plugins" / dep) for dep in PLUGIN_DEPENDENCIES[plugin]]
+    _install(session, *targets, _plugin_target(plugin))
+    session.run("pytest", str(ROOT / "plugins" / plugin / "tests"), *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def example_plugin(session: nox.Session) -> None:
+    """The example third-party plugin, installed as a built wheel and used in a real `olive run`."""
+    if not EXAMPLE_PLUGIN.exists():
+        session.skip("no example plugin")
+    wheels = Path(session.create_tmp()) / "wheels"
+    session.run("python", "-m", "pip", "wheel", "--no-deps", "-w", str(wheels), str(EXAMPLE_PLUGIN))
+    wheel = next(wheels.glob("olive_example_plugin-*.whl"))
+    _install(session, str(ROOT), str(ROOT / "plugins" / "olive-torch"), str(ROOT / "plugins" / "olive-onnx"), "pytest", str(wheel))
+    session.run("pytest", str(EXAMPLE_PLUGIN / "tests"), *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def everything(session: nox.Session) -> None:
+    """Core and every plugin installed together: core's tests again, import-cost checks included."""
+    _install(session, f"{ROOT}[test]", *(_plugin_target(name) for name in PLUGINS))
+    session.run("pytest", "tests", *session.posargs, env={**TEST_ENV, "OLIVE_EXPECT_PLUGINS": ",".join(PLUGINS)})
+
+
+if os.environ.get("CI"):
+    nox.options.stop_on_first_error = False

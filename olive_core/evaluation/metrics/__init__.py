@@ -1,0 +1,1 @@
+"""Built-in metrics, one module each; registered by :mod:`olive_core.builtin.evaluation`."""

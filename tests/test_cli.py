@@ -1,0 +1,133 @@
+"""The olive command, run as a user runs it: a subprocess for start-up, CliRunner for the rest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from olive_core.cli.main import cli
+from olive_core.version import __version__
+
+
+@pytest.fixture
+def invoke(monkeypatch):
+    monkeypatch.setenv("OLIVE_PLUGINS", "olive_core.testing.toy")
+    runner = CliRunner()
+
+    def call(*args: str):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return call
+
+
+def test_help_and_version_in_a_real_process():
+    result = subprocess.run([sys.executable, "-m", "olive_core", "--help"], capture_output=True, text=True, check=True)
+    for command in ("run", "plugins", "passes", "schema", "cache"):
+        assert command in result.stdout
+    version = subprocess.run([sys.executable, "-m", "olive_core", "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.strip() == f"olive-core {__version__}"
+
+
+def test_run_writes_output_and_prints_where(invoke, write_workflow, tmp_path):
+    result = invoke("run", str(write_workflow()))
+    assert result.exit_code == 0, result.output
+    assert "best model in" in result.output
+    assert (tmp_path / "out" / "model" / "model.json").exists()
+
+
+def test_run_quiet_prints_only_the_output_folder(invoke, write_workflow, tmp_path):
+    result = invoke("run", str(write_workflow()), "-q", "-o", str(tmp_path / "q"))
+    assert result.exit_code == 0
+    assert result.output.strip() == str((tmp_path / "q").resolve())
+
+
+def test_run_dry_run_runs_nothing(invoke, write_workflow, tmp_path):
+    result = invoke("run", str(write_workflow()), "--dry-run")
+    assert result.exit_code == 0
+    assert "workflow is valid" in result.output and "scale (ToyScale) -> round (ToyRound)" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_user_error_is_one_screen_without_traceback(invoke, write_workflow):
+    path = write_workflow(passes={"q": {"type": "ToyRound", "config": {"decimal": 1}}})
+    result = invoke("run", str(path))
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+    assert "passes.q.config.decimal: unknown field 'decimal'" in result.output
+    assert len(result.output.splitlines()) < 25
+
+
+def test_debug_shows_the_traceback(monkeypatch, write_workflow):
+    monkeypatch.setenv("OLIVE_PLUGINS", "olive_core.testing.toy")
+    path = write_workflow(passes={"q": {"type": "ToyRound", "config": {"decimal": 1}}})
+    result = CliRunner().invoke(cli, ["run", str(path), "--debug"])
+    assert result.exit_code != 0 and result.exception is not None
+
+
+def test_missing_workflow_file(invoke, tmp_path):
+    result = invoke("run", str(tmp_path / "nope.json"))
+    assert result.exit_code == 2 and "nope.json' does not exist" in result.output
+
+
+def test_run_that_produces_no_model_exits_non_zero(invoke, write_workflow):
+    result = invoke("run", str(write_workflow(passes={"f": {"type": "ToyFlaky", "config": {"always_fail": True}}})))
+    assert result.exit_code == 1
+    assert "no model produced" in result.output and "configured to always fail" in result.output
+
+
+def test_plugins_lists_components_and_json(invoke):
+    text = invoke("plugins")
+    assert text.exit_code == 0 and "olive-core" in text.output and "ToyScale" in text.output
+    data = json.loads(invoke("plugins", "--json").output)
+    toy = next(p for p in data["plugins"] if p["name"] == "olive_core.testing.toy")
+    assert toy["components"]["pass"] == ["ToyFlaky", "ToyRound", "ToyScale"]
+    assert data["failures"] == []
+
+
+def test_passes_lists_and_shows_options(invoke):
+    listing = invoke("passes")
+    assert "ToyRound" in listing.output and "Round a toy model's weights" in listing.output
+    detail = invoke("passes", "ToyRound")
+    assert "decimals (int, default 2)" in detail.output
+    assert "[searchable: [0, 1, 2, 3]]" in detail.output
+
+
+def test_passes_unknown_name_suggests(invoke):
+    result = invoke("passes", "ToyRond")
+    assert result.exit_code == 2 and "did you mean 'ToyRound'?" in result.output
+
+
+def test_schema_includes_component_options(invoke):
+    schema = json.loads(invoke("schema").output)
+    step = schema["$defs"]["PassStepConfig"]
+    assert "ToyRound" in step["properties"]["type"]["enum"]
+    rule = next(r for r in step["allOf"] if r["if"]["properties"]["type"]["const"] == "ToyRound")
+    config = rule["then"]["properties"]["config"]["anyOf"][0]
+    assert "decimals" in config["properties"] and config["additionalProperties"] is False
+
+
+def test_schema_validates_a_workflow_file(invoke, write_workflow):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(invoke("schema").output)
+    workflow = json.loads(write_workflow().read_text())
+    jsonschema.validate(workflow, schema)
+    workflow["passes"]["round"]["config"]["decimal"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(workflow, schema)
+
+
+def test_cache_commands(invoke, write_workflow, tmp_path):
+    cache_dir = str(tmp_path / "cache")
+    invoke("run", str(write_workflow()))
+    listing = invoke("cache", "list", "--cache-dir", cache_dir)
+    assert "2 model(s)" in listing.output and "ToyScale" in listing.output
+    assert "in " + cache_dir in invoke("cache", "size", "--cache-dir", cache_dir).output
+    gc = invoke("cache", "gc", "--cache-dir", cache_dir)
+    assert gc.exit_code == 0 and "removed 0 damaged" in gc.output
+    cleared = invoke("cache", "clear", "--cache-dir", cache_dir, "--yes")
+    assert cleared.exit_code == 0
+    assert "0 model(s)" in invoke("cache", "list", "--cache-dir", cache_dir).output

@@ -1,0 +1,197 @@
+"""The engine end to end on the toy plugin: chains, cache reuse, lineage, retries, output folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from olive_core.engine.api import create_engine, run
+from olive_core.models.hashing import derived_model_id, hash_path
+
+
+def _run_json(result) -> dict:
+    return json.loads((result.output_dir / "run.json").read_text())
+
+
+def test_chain_runs_and_output_folder_is_complete(write_workflow, toy_manager, toy_model, tmp_path):
+    result = run(write_workflow(), manager=toy_manager)
+    assert result.ok and result.best == [0]
+    model_dir = tmp_path / "out" / "model"
+    model = json.loads((model_dir / "model.json").read_text())
+    assert model["path"] == "weights.json" and model["type"] == "toy"
+    weights = json.loads((model_dir / model["path"]).read_text())["weights"]
+    assert weights == [[2.5, -5.0], [0.2, 7.5]]  # scaled by 2, rounded to 1 decimal
+    assert model["olive"]["lineage"] == result.candidates[0].lineage
+
+
+def test_run_json_records_config_versions_lineage_and_best(write_workflow, toy_manager, toy_model):
+    result = run(write_workflow(), manager=toy_manager)
+    record = _run_json(result)
+    assert record["workflow"]["passes"]["scale"] == {"type": "ToyScale", "config": {"factor": 2.0}}
+    assert record["versions"]["olive-core"] and record["versions"]["plugins"]["olive-core"]
+    assert record["input_model"]["id"] == hash_path(toy_model)
+    scale_id, round_id = record["candidates"][0]["lineage"]
+    assert record["models"][scale_id]["parent_id"] == record["input_model"]["id"]
+    assert record["models"][round_id]["parent_id"] == scale_id
+    assert record["models"][round_id]["report"] == {"decimals": 1}
+    assert record["best"] == [{"candidate": 0, "model_id": round_id, "output": "model"}]
+
+
+def test_derived_ids_are_full_hashes_of_their_inputs(write_workflow, toy_manager, toy_model):
+    result = run(write_workflow(), manager=toy_manager)
+    scale_id = result.candidates[0].lineage[0]
+    expected = derived_model_id(hash_path(toy_model), "ToyScale", "1", {"factor": 2.0}, "cpu-CPUExecutionProvider")
+    assert scale_id == expected and len(scale_id) == 64
+
+
+def test_second_run_takes_every_step_from_the_cache(write_workflow, toy_manager):
+    first = run(write_workflow(), manager=toy_manager)
+    assert [r.status for r in first.steps.values()] == ["ran", "ran"]
+    second = run(write_workflow(), manager=toy_manager)
+    assert [r.status for r in second.steps.values()] == ["cached", "cached"]
+    assert second.steps[second.candidates[0].lineage[1]].report == {"decimals": 1}
+    assert second.candidates[0].model.id == first.candidates[0].model.id
+
+
+def test_alternatives_share_their_prefix_through_the_cache(write_workflow, toy_manager, tmp_path):
+    path = write_workflow(passes={
+        "scale": {"type": "ToyScale", "config": {"factor": 2.0}},
+        "round": {"type": "ToyRound", "config": [{"decimals": 0}, {"decimals": 1}, {"decimals": 2}]},
+    })
+    result = run(path, manager=toy_manager)
+    assert len(result.candidates) == 3
+    statuses = [result.steps[c.lineage[0]].status for c in result.candidates]
+    assert len(set(c.lineage[0] for c in result.candidates)) == 1 and statuses[0] == "ran"
+    # no metrics: nothing to rank by, so every candidate is written
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model-1", "model-2", "model-3", "run.json"]
+
+
+def test_a_changed_config_reruns_only_the_steps_after_it(write_workflow, toy_manager):
+    run(write_workflow(), manager=toy_manager)
+    result = run(write_workflow(passes={
+        "scale": {"type": "ToyScale", "config": {"factor": 2.0}},
+        "round": {"type": "ToyRound", "config": {"decimals": 2}},
+    }), manager=toy_manager)
+    assert [r.status for r in result.steps.values()] == ["cached", "ran"]
+
+
+def test_a_failing_pass_is_reported_and_the_run_is_not_ok(write_workflow, toy_manager):
+    path = write_workflow(passes={"flaky": {"type": "ToyFlaky", "config": {"always_fail": True}}})
+    result = run(path, manager=toy_manager)
+    assert not result.ok
+    assert result.candidates[0].error == "pass 'flaky' (ToyFlaky) failed: pass 'ToyFlaky' failed: configured to always fail"
+    record = _run_json(result)
+    assert record["best"] == [] and record["candidates"][0]["error"]
+    assert not (result.output_dir / "model").exists()
+
+
+def test_retries_then_success(write_workflow, toy_manager, tmp_path):
+    counter = tmp_path / "attempts"
+    engine_section = {"output_dir": "out", "retries": 2, "cache": {"type": "local", "config": {"dir": "cache"}}}
+    path = write_workflow(passes={"flaky": {"type": "ToyFlaky", "config": {"fail_times": 2, "counter_file": str(counter)}}}, engine=engine_section)
+    result = run(path, manager=toy_manager)
+    assert result.ok
+    record = next(iter(result.steps.values()))
+    assert record.attempts == 3 and not record.used_fallback and counter.read_text() == "3"
+
+
+def test_fallback_config_after_failures(write_workflow, toy_manager):
+    path = write_workflow(passes={"flaky": {"type": "ToyFlaky", "config": {"always_fail": True}, "fallback": {"always_fail": False}}})
+    result = run(path, manager=toy_manager)
+    assert result.ok
+    record = next(iter(result.steps.values()))
+    assert record.used_fallback and record.config == {"fail_times": 0, "counter_file": "", "always_fail": False}
+
+
+def test_an_incompatible_model_is_not_retried(write_workflow, toy_manager):
+    engine_section = {"output_dir": "out", "retries": 3, "cache": {"type": "local", "config": {"dir": "cache"}}}
+    path = write_workflow(passes={"r1": {"type": "ToyRound"}, "r2": {"type": "ToyRound"}}, engine=engine_section)
+    result = run(path, manager=toy_manager)
+    assert not result.ok
+    assert "already rounded" in result.candidates[0].error
+    assert result.steps[result.candidates[0].lineage[1]].attempts == 1
+
+
+def test_a_step_failing_in_one_candidate_does_not_stop_the_others(write_workflow, toy_manager):
+    path = write_workflow(passes={"flaky": {"type": "ToyFlaky", "config": [{"always_fail": True}, {"always_fail": False}]}})
+    result = run(path, manager=toy_manager)
+    assert result.ok and result.best == [1] and not result.candidates[0].ok
+
+
+def test_no_passes_writes_the_input_model(write_workflow, toy_manager, toy_model, tmp_path):
+    result = run(write_workflow(passes={}), manager=toy_manager)
+    assert result.ok
+    assert (tmp_path / "out" / "model" / "model.json").exists()
+
+
+def test_dry_run_plans_without_running(write_workflow, toy_manager):
+    engine = create_engine(write_workflow(), manager=toy_manager)
+    input_model, plans, size = engine.plan()
+    assert size == 1 and [s.cached for s in plans[0]] == [False, False]
+    assert not engine.output_dir.exists()
+    run(write_workflow(), manager=toy_manager)
+    _, plans, _ = create_engine(write_workflow(), manager=toy_manager).plan()
+    assert [s.cached for s in plans[0]] == [True, True]
+
+
+def test_a_rerun_replaces_the_output_without_leftovers(write_workflow, toy_manager, tmp_path):
+    run(write_workflow(), manager=toy_manager)
+    run(write_workflow(), manager=toy_manager)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model", "run.json"]
+
+
+def test_search_with_exhaustive_strategy_covers_the_searchable_fields(write_workflow, toy_manager):
+    path = write_workflow(
+        passes={"round": {"type": "ToyRound", "config": {"round_bias": True}}},
+        search={"strategy": "exhaustive"},
+    )
+    result = run(path, manager=toy_manager)
+    assert sorted(c.point["round"]["decimals"] for c in result.candidates) == [0, 1, 2, 3]
+    assert all(c.point["round"]["round_bias"] is True for c in result.candidates)  # written = pinned
+
+
+def test_search_overrides_narrow_and_pin(write_workflow, toy_manager):
+    path = write_workflow(
+        passes={"round": {"type": "ToyRound", "search": {"decimals": [1, 3], "round_bias": False}}},
+        search={"strategy": "exhaustive", "max_trials": 5},
+    )
+    result = run(path, manager=toy_manager)
+    assert [c.point["round"]["decimals"] for c in result.candidates] == [1, 3]
+
+
+def test_max_trials_stops_early(write_workflow, toy_manager):
+    path = write_workflow(passes={"round": {"type": "ToyRound"}}, search={"strategy": "exhaustive", "max_trials": 3})
+    result = run(path, manager=toy_manager)
+    assert len(result.candidates) == 3 and result.stopped_early == "reached max_trials=3"
+
+
+def test_output_dir_and_cache_dir_overrides(write_workflow, toy_manager, tmp_path):
+    result = run(write_workflow(), manager=toy_manager, output_dir=tmp_path / "elsewhere", cache_dir=tmp_path / "c2")
+    assert result.output_dir == (tmp_path / "elsewhere").resolve()
+    assert (tmp_path / "c2" / "artifacts").is_dir()
+
+
+def test_secrets_never_reach_run_json(write_workflow, toy_manager, monkeypatch):
+    monkeypatch.setenv("TOY_PATH_SECRET", "unused")
+    workflow = write_workflow(engine={"output_dir": "out", "cache": {"type": "local", "config": {"dir": "${CACHE_DIR:-cache}"}}})
+    result = run(workflow, manager=toy_manager)
+    text = (result.output_dir / "run.json").read_text()
+    assert "${CACHE_DIR:-cache}" in text  # recorded as written, before expansion
+
+
+@pytest.mark.parametrize("accelerators", [[{"device": "cpu"}], [{"device": "cpu", "execution_providers": ["CPUExecutionProvider"]}]])
+def test_accelerator_enters_the_lineage(write_workflow, toy_manager, accelerators):
+    result = run(write_workflow(accelerators=accelerators), manager=toy_manager)
+    assert {r.accelerator for r in result.steps.values()} == {"cpu-CPUExecutionProvider"}
+
+
+def test_python_api_accepts_a_dict(toy_manager, toy_model, tmp_path):
+    result = run(
+        {"input_model": {"type": "toy", "config": {"model_path": str(toy_model)}}, "passes": {"s": {"type": "ToyScale"}}},
+        manager=toy_manager,
+        output_dir=tmp_path / "o",
+        cache_dir=tmp_path / "c",
+    )
+    assert result.ok and Path(result.output_dir, "model", "model.json").exists()

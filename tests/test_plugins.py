@@ -1,0 +1,142 @@
+"""Plugin discovery through real installed distributions (importlib.metadata), no mocks."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from olive_core.errors import PluginError
+from olive_core.plugins import create_plugin_manager
+
+GOOD_PLUGIN = """
+from olive_core import hookimpl
+from olive_core.testing.toy import ToyScale
+
+olive_plugin_api = "1.0"
+
+@hookimpl
+def register_passes(register):
+    register("FooPass", ToyScale)
+    register("FooLazy", "foo_plugin.lazy:LazyPass")
+"""
+
+LAZY_MODULE = """
+from olive_core.testing.toy import ToyRound as LazyPass
+"""
+
+
+def _entry(name: str, module: str) -> dict[str, dict[str, str]]:
+    return {"olive_core.plugins": {name: module}}
+
+
+def test_installed_plugin_is_discovered(fake_distribution):
+    fake_distribution("olive-foo", "1.2", entry_points=_entry("foo", "foo_plugin"), modules={"foo_plugin/__init__.py": GOOD_PLUGIN, "foo_plugin/lazy.py": LAZY_MODULE})
+    manager = create_plugin_manager()
+    assert manager.registry.names("pass") == ["FooLazy", "FooPass"]
+    info = next(i for i in manager.plugin_infos() if i.distribution == "olive-foo")
+    assert info.version == "1.2" and info.components == {"pass": ["FooLazy", "FooPass"]}
+
+
+def test_lazy_component_is_imported_on_first_use(fake_distribution):
+    import sys
+
+    fake_distribution("olive-foo", entry_points=_entry("foo", "foo_plugin"), modules={"foo_plugin/__init__.py": GOOD_PLUGIN, "foo_plugin/lazy.py": LAZY_MODULE})
+    manager = create_plugin_manager()
+    manager.registry  # registration alone does not import the lazy module
+    assert "foo_plugin.lazy" not in sys.modules
+    assert manager.registry.load("pass", "FooLazy").__name__ == "ToyRound"
+
+
+def test_broken_plugin_is_a_warning_and_others_still_load(fake_distribution, caplog):
+    fake_distribution("olive-broken", entry_points=_entry("broken", "broken_plugin"), modules={"broken_plugin.py": "raise ImportError('needs libfoo')"})
+    fake_distribution("olive-foo", entry_points=_entry("foo", "foo_plugin"), modules={"foo_plugin/__init__.py": GOOD_PLUGIN, "foo_plugin/lazy.py": LAZY_MODULE})
+    with caplog.at_level(logging.WARNING):
+        manager = create_plugin_manager()
+    assert "FooPass" in manager.registry.names("pass")
+    assert [(f.distribution, f.error) for f in manager.failures] == [("olive-broken", "ImportError: needs libfoo")]
+    assert any("olive-broken" in r.message and "needs libfoo" in r.message for r in caplog.records)
+
+
+def test_strict_mode_makes_a_broken_plugin_an_error(fake_distribution, monkeypatch):
+    fake_distribution("olive-broken", entry_points=_entry("broken", "broken_plugin"), modules={"broken_plugin.py": "raise ImportError('needs libfoo')"})
+    monkeypatch.setenv("OLIVE_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="olive-broken.*needs libfoo"):
+        create_plugin_manager()
+
+
+def test_duplicate_name_names_both_distributions(fake_distribution):
+    fake_distribution("olive-foo", "1.0", entry_points=_entry("foo", "foo_plugin"), modules={"foo_plugin/__init__.py": GOOD_PLUGIN, "foo_plugin/lazy.py": LAZY_MODULE})
+    fake_distribution("olive-bar", "2.0", entry_points=_entry("bar", "bar_plugin"), modules={"bar_plugin.py": GOOD_PLUGIN})
+    manager = create_plugin_manager()
+    with pytest.raises(PluginError, match=r"pass 'FooPass' is registered twice: by olive-foo 1.0 and by olive-bar 2.0") as error:
+        manager.registry
+    assert "olive-foo" in str(error.value) and "olive-bar" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "message"),
+    [("olive_plugin_api = '2.0'", "targets plugin API 2.0, but olive-core"), ("", "does not declare olive_plugin_api")],
+)
+def test_api_version_mismatch_is_refused_in_one_line(fake_distribution, declaration, message):
+    source = f"from olive_core import hookimpl\n{declaration}\n"
+    fake_distribution("olive-old", entry_points=_entry("old", "old_plugin"), modules={"old_plugin.py": source})
+    manager = create_plugin_manager()
+    assert len(manager.failures) == 1
+    failure = manager.failures[0]
+    assert failure.distribution == "olive-old" and message in failure.error and "\n" not in failure.error
+
+
+def test_misspelled_hook_is_an_error(fake_distribution):
+    source = "from olive_core import hookimpl\nolive_plugin_api = '1.0'\n@hookimpl\ndef register_passs(register):\n    pass\n"
+    fake_distribution("olive-typo", entry_points=_entry("typo", "typo_plugin"), modules={"typo_plugin.py": source})
+    with pytest.raises(Exception, match="register_passs"):
+        create_plugin_manager()
+
+
+def test_disable_plugins_by_entry_point_or_distribution(fake_distribution, monkeypatch):
+    fake_distribution("olive-foo", entry_points=_entry("foo", "foo_plugin"), modules={"foo_plugin/__init__.py": GOOD_PLUGIN, "foo_plugin/lazy.py": LAZY_MODULE})
+    monkeypatch.setenv("OLIVE_DISABLE_PLUGINS", "olive-foo")
+    assert "FooPass" not in create_plugin_manager().registry.names("pass")
+    monkeypatch.setenv("OLIVE_DISABLE_PLUGINS", "foo")
+    assert "FooPass" not in create_plugin_manager().registry.names("pass")
+    monkeypatch.delenv("OLIVE_DISABLE_PLUGINS")
+    assert "FooPass" not in create_plugin_manager(disabled=["foo"]).registry.names("pass")
+    assert "FooPass" in create_plugin_manager().registry.names("pass")
+
+
+def test_load_plugin_by_import_path_without_installing(monkeypatch):
+    monkeypatch.setenv("OLIVE_PLUGINS", "olive_core.testing.toy")
+    manager = create_plugin_manager()
+    assert {"ToyScale", "ToyRound"} <= set(manager.registry.names("pass"))
+    assert manager.sources["olive_core.testing.toy"].version == "(OLIVE_PLUGINS)"
+
+
+def test_no_entry_points_loads_core_only(fake_distribution, monkeypatch):
+    fake_distribution("olive-foo", entry_points=_entry("foo", "foo_plugin"), modules={"foo_plugin/__init__.py": GOOD_PLUGIN, "foo_plugin/lazy.py": LAZY_MODULE})
+    monkeypatch.setenv("OLIVE_NO_ENTRY_POINTS", "1")
+    assert list(create_plugin_manager().sources) == ["olive_core.builtin"]
+
+
+def test_trace_prints_hook_calls(monkeypatch, capsys):
+    monkeypatch.setenv("OLIVE_TRACE_PLUGINS", "1")
+    manager = create_plugin_manager(extra_plugins=["olive_core.testing.toy"])
+    manager.registry
+    manager.hook.on_workflow_start(run_id="r", workflow={})
+    err = capsys.readouterr().err
+    assert "[olive trace] register_passes" in err and "olive_core.testing.toy" in err
+    assert "[olive trace] on_workflow_start" in err
+
+
+def test_each_manager_is_fresh():
+    first = create_plugin_manager(extra_plugins=["olive_core.testing.toy"])
+    second = create_plugin_manager()
+    assert "ToyScale" in first.registry.names("pass")
+    assert "ToyScale" not in second.registry.names("pass")
+
+
+def test_core_components_come_through_the_same_hooks():
+    manager = create_plugin_manager(entry_points=False)
+    registry = manager.registry
+    assert registry.get("cache_backend", "local").source.distribution == "olive-core"
+    assert registry.get("accelerator", "cpu").source.name == "olive_core.builtin"
