@@ -6,6 +6,7 @@ from typing import Any
 
 from olive_core import hookimpl
 from olive_core.accelerators import CPU
+from olive_core.builtin.evaluation import register_data_components, register_metrics  # noqa: F401
 
 olive_plugin_api = "1.0"
 

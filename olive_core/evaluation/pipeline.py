@@ -124,7 +124,7 @@ class DataPipeline:
         if not record or record.get("format") != _FORMAT:
             return None
         try:
-            batches, labels = _decode(record)
+            batches, labels = decode_batches(record)
         except Exception as exc:  # a damaged record is a miss, never trusted
             logger.warning("cached data '%s' (%s) is unreadable (%s); rebuilding it", self.data.name, key[:12], exc)
             return None
@@ -138,10 +138,10 @@ class DataPipeline:
         if any(array.dtype.kind == "O" for array in arrays):
             logger.debug("data '%s' holds Python objects; it is not cached", self.data.name)
             return
-        self.cache.put_record(CACHE_NAMESPACE, key, {**_encode(batches, labels), "samples": num_samples, "name": self.data.name})
+        self.cache.put_record(CACHE_NAMESPACE, key, {**encode_batches(batches, labels), "samples": num_samples, "name": self.data.name})
 
 
-def _encode(batches: list[Batch], labels: list[np.ndarray] | None) -> dict[str, Any]:
+def encode_batches(batches: list[Batch], labels: list[np.ndarray] | None) -> dict[str, Any]:
     """Arrays go into one npz under positional names; the record keeps the field layout."""
     arrays: dict[str, np.ndarray] = {}
     layout = []
@@ -163,7 +163,7 @@ def _encode(batches: list[Batch], labels: list[np.ndarray] | None) -> dict[str, 
     }
 
 
-def _decode(record: dict[str, Any]) -> tuple[list[Batch], list[np.ndarray] | None]:
+def decode_batches(record: dict[str, Any]) -> tuple[list[Batch], list[np.ndarray] | None]:
     with np.load(io.BytesIO(base64.b64decode(record["npz"])), allow_pickle=False) as npz:
         flat = [npz[f"a{i}"] for i in range(len(npz.files))]
     batches, position = [], 0

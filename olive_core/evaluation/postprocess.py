@@ -33,7 +33,7 @@ class OutputStep(DataComponent):
 
     def __call__(self, value: tuple[dict[str, np.ndarray], Batch], config: OutputStepConfig, context: DataContext) -> dict[str, np.ndarray]:
         outputs, batch = value
-        name = pick_output(outputs, config.output, context, type(self).__name__)
+        name = pick_output(outputs, config.output, f"data '{context.name}': {type(self).__name__}")
         result = self.transform(np.asarray(outputs[name]), batch, config, context)
         kept = {k: v for k, v in outputs.items() if k != name} if config.keep_others else {}
         return {**kept, config.to or name: result}
@@ -43,19 +43,16 @@ class OutputStep(DataComponent):
         """The new value of the chosen output; ``batch`` is the input batch (attention masks)."""
 
 
-def pick_output(outputs: dict[str, np.ndarray], output: str | int, context: DataContext, step: str) -> str:
-    """The name of the output that ``output`` (a name or an index) designates."""
+def pick_output(outputs: dict[str, np.ndarray], output: str | int, where: str) -> str:
+    """The name of the output that ``output`` (a name or an index) designates; ``where`` starts messages."""
     names = list(outputs)
     if isinstance(output, int):
         if not -len(names) <= output < len(names):
-            raise DataError(
-                f"data '{context.name}': {step} asks for output {output}, but the model gives {len(names)}: "
-                f"{describe_batch(outputs)}"
-            )
+            raise DataError(f"{where} asks for output {output}, but there are {len(names)}: {describe_batch(outputs)}")
         return names[output]
     if output not in outputs:
         raise DataError(
-            f"data '{context.name}': {step} asks for output '{output}', which the model does not give",
+            f"{where} asks for output '{output}', which is not among the outputs",
             hint=f"its outputs: {describe_batch(outputs)}",
         )
     return output

@@ -11,7 +11,6 @@ from olive_core.errors import DataError
 from olive_core.evaluation.batching import describe_array
 from olive_core.evaluation.metric import Direction, Metric, MetricConfig, MetricContext
 from olive_core.evaluation.postprocess import pick_output
-from olive_core.evaluation.data import DataContext
 
 Average = Literal["macro", "micro", "weighted", "binary"]
 
@@ -89,7 +88,7 @@ class AccuracyMetric(Metric):
         outputs = context.outputs()
         predictions = []
         for batch_outputs in outputs:
-            name = pick_output(batch_outputs, config.output, DataContext(name="accuracy"), "accuracy")
+            name = pick_output(batch_outputs, config.output, "metric 'accuracy'")
             predictions.append(np.asarray(batch_outputs[name]))
         labels = np.concatenate([np.asarray(batch) for batch in context.labels])
         predicted = np.concatenate(predictions)
