@@ -1,0 +1,228 @@
+"""The `hf` model type: a Hugging Face transformers model from a local folder or a hub id.
+
+Creating a handle reads only ``config.json`` (json, no transformers), refuses models that ship
+their own code unless the workflow opts in, and derives the io config from the config and task.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from olive_core.errors import ModelLoadError
+from olive_core.models.handler import ModelHandler
+from olive_core.models.hashing import hash_json, hash_path
+from olive_core.models.io_config import IoConfig
+from olive_core.models.model_type import InferenceSession, ModelType, ModelTypeConfig
+
+from olive_torch.io import DEFAULT_BATCH_SIZE, DEFAULT_SEQUENCE_LENGTH, hf_io_config
+from olive_torch.tasks import Task
+
+if TYPE_CHECKING:
+    from olive_core.accelerators import AcceleratorSpec
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+#: config.json keys copied into handle.attributes, for passes that need the architecture
+ARCHITECTURE_KEYS = ("model_type", "hidden_size", "num_attention_heads", "num_hidden_layers", "vocab_size")
+
+#: files a user needs beside the weights: configs, tokenizers, sentence-transformers settings
+SUPPORT_FILES = (
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "tokenizer.model",
+    "chat_template.jinja",
+    "preprocessor_config.json",
+    "modules.json",
+    "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+)
+
+
+class HfModelConfig(ModelTypeConfig):
+    """``input_model.config`` of an `hf` model."""
+
+    model_path: str = Field(
+        description="a local folder with config.json (relative paths start at the workflow's folder) "
+        "or a Hugging Face hub id such as 'sentence-transformers/all-MiniLM-L6-v2'"
+    )
+    task: Task = Field(default="feature-extraction", description="the task, which picks the Auto class and outputs")
+    revision: str | None = Field(
+        default=None, description="hub revision (branch, tag or commit); pin a commit for reproducible caching"
+    )
+    trust_remote_code: bool = Field(
+        default=False, description="allow models that ship their own Python code (config.json 'auto_map')"
+    )
+    load_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="extra from_pretrained arguments, e.g. {'attn_implementation': 'eager'}",
+    )
+    io_config: IoConfig | None = Field(
+        default=None, description="inputs and outputs, replacing those derived from config.json and task"
+    )
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, description="batch size of the dummy inputs")
+    sequence_length: int = Field(
+        default=DEFAULT_SEQUENCE_LENGTH, ge=1, description="sequence length of the dummy inputs"
+    )
+
+
+def is_hub_handle(handle: ModelHandler) -> bool:
+    return bool(handle.attributes.get("hub_id"))
+
+
+def read_hf_config(handle: ModelHandler) -> dict[str, Any]:
+    """The model's config.json contents, from its folder or (for a hub id) the hub cache."""
+    if is_hub_handle(handle):
+        return _read_json(_hub_file(handle.path, "config.json", handle.attributes.get("revision")))
+    return _read_json(Path(handle.path) / "config.json")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(
+            f"'{path}' cannot be read as JSON: {exc}", hint="restore the file from the model's original source"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"'{path}' holds a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def _hub_file(repo_id: str, filename: str, revision: str | None) -> Path:
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(repo_id, filename, revision=revision))
+    except Exception as exc:  # offline, unknown repo, missing file, network: all the same to the user
+        raise ModelLoadError(
+            f"'{repo_id}' is neither a local folder nor a hub model whose {filename} can be fetched: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            hint="check the path (relative paths start at the workflow's folder), or the hub id, "
+            "network access and HF_HUB_OFFLINE",
+        ) from exc
+
+
+def refuse_remote_code(config: dict[str, Any], where: str, trust_remote_code: bool) -> None:
+    """Models with ``auto_map`` run code from the model's files: only when the user says so."""
+    if "auto_map" in config and not trust_remote_code:
+        raise ModelLoadError(
+            f"'{where}' needs code shipped with the model (it has 'auto_map'), which is not run by default",
+            hint="if you trust its source, set trust_remote_code: true in input_model.config",
+        )
+
+
+def hf_support_files(handle: ModelHandler) -> list[Path]:
+    """Files and folders beside the weights that a user of the model needs: config, tokenizer,
+    generation config and sentence-transformers modules (pooling, normalization)."""
+    folder = _local_folder(handle)
+    if folder is None:
+        return []
+    found = [folder / name for name in SUPPORT_FILES if (folder / name).is_file()]
+    modules = folder / "modules.json"
+    if modules.is_file():
+        for module in json.loads(modules.read_text(encoding="utf-8")):
+            sub = module.get("path", "") if isinstance(module, dict) else ""
+            if sub and (folder / sub).is_dir():
+                found.append(folder / sub)
+    return found
+
+
+def _local_folder(handle: ModelHandler) -> Path | None:
+    if not is_hub_handle(handle):
+        return Path(handle.path)
+    try:
+        from huggingface_hub import snapshot_download
+
+        patterns = [*SUPPORT_FILES, "*_Pooling/*", "*_Normalize/*", "*_Dense/*"]
+        return Path(snapshot_download(handle.path, revision=handle.attributes.get("revision"), allow_patterns=patterns))
+    except Exception as exc:
+        raise ModelLoadError(f"support files of hub model '{handle.path}' cannot be fetched: {exc}") from exc
+
+
+class HfModelType(ModelType):
+    """A Hugging Face transformers model, loaded with the Auto class of its task."""
+
+    Config = HfModelConfig
+
+    def create_handle(self, name: str, config: HfModelConfig, base_dir: Path) -> ModelHandler:
+        folder = Path(config.model_path).expanduser()
+        folder = folder if folder.is_absolute() else base_dir / folder
+        hub_id = not folder.exists() and bool(_HUB_ID.match(config.model_path))
+        if hub_id:
+            path = config.model_path
+            hf_config = _read_json(_hub_file(path, "config.json", config.revision))
+        else:
+            path = str(folder.resolve())
+            hf_config = self._read_local_config(name, folder)
+        refuse_remote_code(hf_config, f"{path}/config.json", config.trust_remote_code)
+        if not hub_id and (folder / "tokenizer_config.json").is_file():
+            refuse_remote_code(
+                _read_json(folder / "tokenizer_config.json"), f"{path}/tokenizer_config.json", config.trust_remote_code
+            )
+        io_config = hf_io_config(hf_config, config.task, config.batch_size, config.sequence_length, config.io_config)
+        attributes = {
+            "task": config.task,
+            "revision": config.revision,
+            "trust_remote_code": config.trust_remote_code,
+            "load_kwargs": dict(config.load_kwargs),
+            "hub_id": hub_id,
+            **{key: hf_config[key] for key in ARCHITECTURE_KEYS if key in hf_config},
+        }
+        return ModelHandler(type="hf", path=path, io_config=io_config, attributes=attributes)
+
+    @staticmethod
+    def _read_local_config(name: str, folder: Path) -> dict[str, Any]:
+        if not folder.exists():
+            raise ModelLoadError(
+                f"{name}: model folder '{folder}' does not exist",
+                hint="check model_path; relative paths start at the workflow file's folder",
+            )
+        if not folder.is_dir() or not (folder / "config.json").is_file():
+            raise ModelLoadError(
+                f"{name}: '{folder}' is not a Hugging Face model folder: it has no config.json",
+                hint="point model_path at the folder save_pretrained wrote; for a bare PyTorch file use type 'pytorch'",
+            )
+        return _read_json(folder / "config.json")
+
+    def check(self, handle: ModelHandler) -> None:
+        if not is_hub_handle(handle) and not (Path(handle.path) / "config.json").is_file():
+            raise ModelLoadError(f"'{handle.path}' has no config.json", hint="point model_path at a model folder")
+
+    def content_id(self, handle: ModelHandler) -> str:
+        # How the model is loaded (task, load_kwargs, io) is part of its identity: the same folder
+        # loaded for another task is another model, and must not share cached pass outputs.
+        loading = {
+            "task": handle.attributes.get("task"),
+            "load_kwargs": handle.attributes.get("load_kwargs"),
+            "trust_remote_code": handle.attributes.get("trust_remote_code"),
+            "io_config": handle.io_config.model_dump(mode="json") if handle.io_config else None,
+        }
+        if is_hub_handle(handle):
+            source = {"hub_id": handle.path, "revision": handle.attributes.get("revision") or "main"}
+        else:
+            source = {"files": hash_path(Path(handle.path))}
+        return hash_json({**source, **loading})
+
+    def model_files(self, handle: ModelHandler) -> list[Path]:
+        return [] if is_hub_handle(handle) else super().model_files(handle)
+
+    def create_session(
+        self, handle: ModelHandler, accelerator: AcceleratorSpec, settings: dict[str, Any]
+    ) -> InferenceSession:
+        from olive_torch.runtime import create_torch_session
+
+        return create_torch_session(handle, accelerator, settings)

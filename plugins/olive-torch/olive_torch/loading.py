@@ -1,0 +1,204 @@
+"""Turn an `hf` or `pytorch` handle into a torch module in eval mode.
+
+Only safe formats are read: state dicts with ``weights_only=True``, safetensors, TorchScript and
+``torch.export`` programs. A pickled module would run arbitrary code, so it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from olive_core.errors import IncompatibleModelError, ModelLoadError
+from olive_core.models.handler import ModelHandler
+
+from olive_torch.tasks import TASKS
+
+if TYPE_CHECKING:
+    import torch
+
+
+def load_torch_model(handle: ModelHandler) -> torch.nn.Module:
+    """Load the model of an `hf` or `pytorch` handle, in eval mode, on the CPU."""
+    if handle.type == "hf":
+        return load_hf_model(handle)
+    if handle.type == "pytorch":
+        return load_pytorch_model(handle)
+    raise IncompatibleModelError(
+        f"olive-torch loads 'hf' and 'pytorch' models, not a '{handle.type}' model ('{handle.path}')"
+    )
+
+
+# -- hf -------------------------------------------------------------------------------------
+
+
+def load_hf_model(handle: ModelHandler) -> torch.nn.Module:
+    """``Auto*.from_pretrained`` for the handle's task, with its revision and load_kwargs."""
+    import transformers
+
+    task = handle.attributes.get("task", "feature-extraction")
+    auto_class = getattr(transformers, TASKS[task].auto_class)
+    trust = bool(handle.attributes.get("trust_remote_code", False))
+    try:
+        model = auto_class.from_pretrained(
+            handle.path,
+            revision=handle.attributes.get("revision"),
+            trust_remote_code=trust,
+            **(handle.attributes.get("load_kwargs") or {}),
+        )
+    except Exception as exc:  # transformers raises OSError, ValueError, TypeError, ImportError ...
+        raise _hf_load_error(handle, exc, trust) from exc
+    return model.eval()
+
+
+def _hf_load_error(handle: ModelHandler, exc: Exception, trust: bool) -> ModelLoadError:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if "trust_remote_code" in text and not trust:
+        return ModelLoadError(
+            f"'{handle.path}' needs code shipped with the model, which is not run by default",
+            hint="if you trust its source, set trust_remote_code: true in input_model.config",
+        )
+    if "does not recognize this architecture" in text:
+        return ModelLoadError(
+            f"'{handle.path}': {first}",
+            hint="upgrade transformers, or set trust_remote_code: true if the model ships its own code",
+        )
+    return ModelLoadError(
+        f"'{handle.path}' cannot be loaded as a {handle.attributes.get('task')} model: {type(exc).__name__}: {first}",
+        hint="check model_path, task and load_kwargs in input_model.config",
+    )
+
+
+# -- pytorch --------------------------------------------------------------------------------
+
+
+def load_pytorch_model(handle: ModelHandler) -> torch.nn.Module:
+    """Load by the format found when the handle was made; see :mod:`olive_torch.pytorch_model`."""
+    import torch
+
+    model_format = handle.attributes.get("model_format")
+    path = Path(handle.path)
+    if model_format == "exported_program":
+        try:
+            # An exported program's module cannot switch modes: it is already an inference graph.
+            return torch.export.load(str(path)).module()
+        except Exception as exc:
+            raise _unreadable(path, "a torch.export program", exc) from exc
+    if model_format == "torchscript":
+        try:
+            return torch.jit.load(str(path), map_location="cpu").eval()
+        except Exception as exc:
+            raise _unreadable(path, "a TorchScript module", exc) from exc
+
+    loader = import_loader(handle.attributes["model_loader"])
+    kwargs = handle.attributes.get("loader_kwargs") or {}
+    if model_format in ("safetensors", "torch_save"):
+        model = _call_loader(loader, handle, (), kwargs)
+        _load_weights(model, path, model_format)
+    elif model_format == "loader_path":
+        model = _call_loader(loader, handle, (str(path),), kwargs)
+    else:
+        model = _call_loader(loader, handle, (), kwargs)
+    return model.eval()
+
+
+def _call_loader(loader: Callable[..., Any], handle: ModelHandler, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.nn.Module:
+    import torch
+
+    spec = handle.attributes["model_loader"]
+    try:
+        model = loader(*args, **kwargs)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"model_loader '{spec}' failed: {type(exc).__name__}: {exc}", hint="fix the loader function"
+        ) from exc
+    if not isinstance(model, torch.nn.Module):
+        raise ModelLoadError(
+            f"model_loader '{spec}' returned {type(model).__name__}, not a torch.nn.Module",
+            hint="make the loader return the model (an nn.Module)",
+        )
+    return model
+
+
+def _load_weights(model: torch.nn.Module, path: Path, model_format: str) -> None:
+    import torch
+
+    try:
+        if model_format == "safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        if "Weights only load failed" in str(exc):
+            raise ModelLoadError(
+                f"'{path}' holds a pickled Python object (a whole module), which olive does not unpickle: "
+                "loading it could run arbitrary code",
+                hint="save the weights with torch.save(model.state_dict(), ...) and give model_loader, "
+                "or save the model as TorchScript (torch.jit.save) or with torch.export.save",
+            ) from exc
+        raise _unreadable(path, "a state dict", exc) from exc
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelLoadError(
+            f"'{path}' does not hold a state dict (a mapping of names to tensors) but {type(state).__name__}",
+            hint="save it with torch.save(model.state_dict(), path)",
+        )
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # same names, other shapes
+        raise ModelLoadError(
+            f"the weights in '{path}' do not fit the module model_loader built: {str(exc).strip()}",
+            hint="make model_loader build the architecture the state dict was saved from",
+        ) from exc
+    if result.missing_keys or result.unexpected_keys:
+        raise ModelLoadError(
+            f"the weights in '{path}' do not fit the module model_loader built: "
+            f"missing {_few(result.missing_keys)}, unexpected {_few(result.unexpected_keys)}",
+            hint="make model_loader build the architecture the state dict was saved from",
+        )
+
+
+def _few(keys: list[str]) -> str:
+    return "none" if not keys else ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+
+
+def _unreadable(path: Path, what: str, exc: Exception) -> ModelLoadError:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return ModelLoadError(
+        f"'{path}' cannot be read as {what}: {type(exc).__name__}: {first}",
+        hint="the file may be truncated or damaged; save it again",
+    )
+
+
+def import_loader(spec: str) -> Callable[..., Any]:
+    """Import ``"package.module:function"`` or ``"/path/to/file.py:function"``."""
+    module_name, _, attr = spec.rpartition(":")
+    try:
+        if module_name.endswith(".py"):
+            file = Path(module_name)
+            # One module per file content: editing the loader file gives a fresh import.
+            unique = "olive_torch_loader_" + hashlib.sha256(file.read_bytes()).hexdigest()[:16]
+            module = sys.modules.get(unique)
+            if module is None:
+                module_spec = importlib.util.spec_from_file_location(unique, file)
+                module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
+                module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+                sys.modules[unique] = module
+        else:
+            module = importlib.import_module(module_name)
+        loader = getattr(module, attr)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"model_loader '{spec}' cannot be imported: {type(exc).__name__}: {exc}",
+            hint="write it as 'package.module:function' (importable) or 'file.py:function'",
+        ) from exc
+    if not callable(loader):
+        raise ModelLoadError(f"model_loader '{spec}' is a {type(loader).__name__}, not a function")
+    return loader

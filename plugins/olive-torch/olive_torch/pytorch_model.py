@@ -1,0 +1,214 @@
+"""The `pytorch` model type: a module from a loader function, a state dict, TorchScript or torch.export.
+
+The file format is recognised from its header when the handle is made (zip entries, safetensors
+header, pickle magic), without importing torch, so a wrong or damaged file fails before any
+pass runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, model_validator
+
+from olive_core.errors import ModelLoadError
+from olive_core.models.handler import ModelHandler
+from olive_core.models.hashing import hash_json, hash_path
+from olive_core.models.io_config import IoConfig
+from olive_core.models.model_type import InferenceSession, ModelType, ModelTypeConfig
+
+if TYPE_CHECKING:
+    from olive_core.accelerators import AcceleratorSpec
+
+#: suffixes that must be a format olive recognises; other files are handed to model_loader
+TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pt2", ".safetensors", ".jit", ".torchscript")
+_WEIGHTS_ONLY = ("safetensors", "torch_save")
+
+
+class PyTorchModelConfig(ModelTypeConfig):
+    """``input_model.config`` of a `pytorch` model."""
+
+    model_path: str | None = Field(
+        default=None,
+        description="a TorchScript file, a torch.export .pt2 file, a state dict (.pt/.pth/.bin/.safetensors, "
+        "with model_loader), or any file or folder model_loader reads; relative to the workflow's folder",
+    )
+    model_loader: str | None = Field(
+        default=None,
+        description="'package.module:function' or 'file.py:function' returning the nn.Module; called with "
+        "no argument when model_path is a state dict (loaded into the module), else with model_path",
+    )
+    loader_kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for model_loader")
+    io_config: IoConfig | None = Field(
+        default=None,
+        description="inputs (in call order, with example shapes and dtypes) and outputs; "
+        "required unless model_path is a .pt2 file, which records them",
+    )
+
+    @model_validator(mode="after")
+    def _check_sources(self) -> PyTorchModelConfig:
+        if not self.model_path and not self.model_loader:
+            raise ValueError("give model_path, model_loader, or both")
+        if self.model_loader is not None and ":" not in self.model_loader:
+            raise ValueError(
+                f"model_loader '{self.model_loader}' must be 'package.module:function' or 'file.py:function'"
+            )
+        if self.io_config is None and not (self.model_path or "").endswith(".pt2"):
+            raise ValueError(
+                "io_config is required: a PyTorch module does not say its input names, shapes and dtypes "
+                "(only a torch.export .pt2 file records them)"
+            )
+        if self.io_config is not None and not self.io_config.output_names:
+            raise ValueError("io_config.output_names is empty: name each output the model returns")
+        return self
+
+
+def detect_format(path: Path, has_loader: bool) -> str:
+    """``exported_program``, ``torchscript``, ``safetensors``, ``torch_save`` or ``loader_path``."""
+    if path.is_dir():
+        if not has_loader:
+            raise ModelLoadError(f"'{path}' is a folder", hint="give model_loader, which is called with the folder")
+        return "loader_path"
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        _check_safetensors(path)
+        return "safetensors"
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if zipfile.is_zipfile(path):
+        return _zip_format(path)
+    if head.startswith(b"PK"):
+        raise ModelLoadError(f"'{path}' is a damaged or truncated zip archive", hint="save or download it again")
+    if head[:1] == b"\x80":  # a pickle: torch.save's legacy (non-zip) format
+        return "torch_save"
+    if has_loader and suffix not in TORCH_SUFFIXES:
+        return "loader_path"
+    raise ModelLoadError(
+        f"'{path}' is not a PyTorch file: neither a zip archive (torch.save, TorchScript, torch.export) "
+        "nor safetensors nor a pickle",
+        hint="check model_path; a file of your own format needs a model_loader that reads it",
+    )
+
+
+def _zip_format(path: Path) -> str:
+    names = zipfile.ZipFile(path).namelist()
+    entries = {name.split("/", 1)[-1] for name in names}
+    if any(entry.startswith("models/") for entry in entries) and "archive_format" in entries:
+        return "exported_program"
+    if "constants.pkl" in entries or any(entry.startswith("code/") for entry in entries):
+        return "torchscript"
+    if "data.pkl" in entries:
+        return "torch_save"
+    raise ModelLoadError(f"'{path}' is a zip archive but not one PyTorch writes", hint="check model_path")
+
+
+def _check_safetensors(path: Path) -> None:
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            if length > size - 8:
+                raise ValueError(f"header of {length} bytes in a file of {size}")
+            header = json.loads(handle.read(length))
+        if not isinstance(header, dict):
+            raise ValueError("header is not a JSON object")
+    except (struct.error, ValueError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(
+            f"'{path}' is not a valid safetensors file: {exc}", hint="the file may be truncated; save it again"
+        ) from exc
+
+
+def _resolve_loader(spec: str, base_dir: Path) -> str:
+    module, _, function = spec.rpartition(":")
+    if not module.endswith(".py"):
+        return spec
+    file = Path(module).expanduser()
+    file = file if file.is_absolute() else base_dir / file
+    if not file.is_file():
+        raise ModelLoadError(f"model_loader file '{file}' does not exist", hint="relative paths start at the workflow's folder")
+    return f"{file.resolve()}:{function}"
+
+
+def _loader_source(spec: str) -> str | None:
+    """A hash of the loader's source file, so editing the loader changes the model's identity."""
+    module = spec.rpartition(":")[0]
+    try:
+        origin = Path(module) if module.endswith(".py") else Path(importlib.util.find_spec(module).origin)  # type: ignore[union-attr,arg-type]
+        return hash_path(origin)
+    except Exception:  # not findable without running it: the spec string identifies it
+        return None
+
+
+class PyTorchModelType(ModelType):
+    """A torch.nn.Module: from a loader function, a state dict, a TorchScript or a torch.export file."""
+
+    Config = PyTorchModelConfig
+
+    def create_handle(self, name: str, config: PyTorchModelConfig, base_dir: Path) -> ModelHandler:
+        loader = _resolve_loader(config.model_loader, base_dir) if config.model_loader else None
+        if config.model_path:
+            path = Path(config.model_path).expanduser()
+            path = (path if path.is_absolute() else base_dir / path).resolve()
+            if not path.exists():
+                raise ModelLoadError(
+                    f"{name}: model file '{path}' does not exist",
+                    hint="check model_path; relative paths start at the workflow file's folder",
+                )
+            model_format = detect_format(path, has_loader=loader is not None)
+            self._check_loader_use(path, model_format, loader)
+            location = str(path)
+        else:
+            model_format = "loader"
+            location = loader.rpartition(":")[0] if loader and loader.rpartition(":")[0].endswith(".py") else str(loader)
+        return ModelHandler(
+            type="pytorch",
+            path=location,
+            io_config=config.io_config,
+            attributes={"model_format": model_format, "model_loader": loader, "loader_kwargs": dict(config.loader_kwargs)},
+        )
+
+    @staticmethod
+    def _check_loader_use(path: Path, model_format: str, loader: str | None) -> None:
+        if model_format in _WEIGHTS_ONLY and loader is None:
+            raise ModelLoadError(
+                f"'{path}' holds weights only (a state dict), not the module's code",
+                hint="give model_loader, a function that builds the module the weights are loaded into; "
+                "or save the model as TorchScript (torch.jit.save) or with torch.export.save",
+            )
+        if model_format in ("torchscript", "exported_program") and loader is not None:
+            raise ModelLoadError(
+                f"'{path}' is a complete {model_format.replace('_', ' ')}; model_loader '{loader}' would not be used",
+                hint="remove model_loader from input_model.config",
+            )
+
+    def check(self, handle: ModelHandler) -> None:
+        if handle.attributes.get("model_format") != "loader" or handle.path.endswith(".py"):
+            super().check(handle)
+
+    def content_id(self, handle: ModelHandler) -> str:
+        loader = handle.attributes.get("model_loader")
+        exists = handle.attributes.get("model_format") != "loader"
+        return hash_json(
+            {
+                "files": hash_path(Path(handle.path)) if exists else None,
+                "loader": loader,
+                "loader_source": _loader_source(loader) if loader else None,
+                "loader_kwargs": handle.attributes.get("loader_kwargs"),
+                "io_config": handle.io_config.model_dump(mode="json") if handle.io_config else None,
+            }
+        )
+
+    def model_files(self, handle: ModelHandler) -> list[Path]:
+        return super().model_files(handle) if Path(handle.path).exists() else []
+
+    def create_session(
+        self, handle: ModelHandler, accelerator: AcceleratorSpec, settings: dict[str, Any]
+    ) -> InferenceSession:
+        from olive_torch.runtime import create_torch_session
+
+        return create_torch_session(handle, accelerator, settings)
