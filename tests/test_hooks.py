@@ -147,7 +147,7 @@ def test_hook_on_evaluation_end(write_workflow, toy_manager, recorder, tmp_path)
     run(workflow, manager=toy_manager)
     evaluations = [kwargs for name, kwargs in recorder.calls if name == "on_evaluation_end"]
     assert len(evaluations) == 2  # the input model and the one candidate
-    assert all(set(e["metrics"]) == {"size-size_mb"} or e["metrics"] for e in evaluations)
+    assert all(set(e["metrics"]) == {"size-mb"} and e["metrics"]["size-mb"] > 0 for e in evaluations)
 
 
 def test_hook_on_workflow_end(write_workflow, toy_manager, recorder):
