@@ -1,0 +1,57 @@
+"""What every ONNX pass does the same way: read the input, derive the output handle, name failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from olive_core.errors import OliveError, PassError
+from olive_core.models import ModelHandler
+
+from olive_onnx.files import read_model_proto, resolve_model_file
+from olive_onnx.runtime import TUNED_ATTRIBUTE
+
+if TYPE_CHECKING:
+    import onnx
+
+
+def read_graph(model: ModelHandler) -> tuple[Path, onnx.ModelProto]:
+    """The input's .onnx file and its graph without weights (for checks that must stay cheap)."""
+    model_file = resolve_model_file(model.path).resolve()
+    return model_file, read_model_proto(model_file)
+
+
+def derive_output(model: ModelHandler, model_file: Path, **changes: Any) -> ModelHandler:
+    """The handle of a new model written by a pass, carrying the input's files and attributes.
+
+    Session settings tuned for the input graph are dropped: they were measured on another graph
+    (put OnnxSessionTuning after the passes that change the model).
+    """
+    output = model.derive(type="onnx", path=str(model_file), **changes)
+    output.attributes.pop(TUNED_ATTRIBUTE, None)
+    return output
+
+
+def pass_failure(pass_name: str, exc: BaseException, hint: str | None = None) -> OliveError:
+    """An ORT tool's exception as a PassError naming the pass; olive errors pass through unchanged."""
+    if isinstance(exc, OliveError):
+        return exc
+    reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else 'no message'}"
+    return PassError(pass_name, reason, hint=hint)
+
+
+@contextmanager
+def quiet_logger(*names: str) -> Iterator[None]:
+    """Raise chatty library loggers to WARNING during a call (ORT's quantizers log every node)."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.level, logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

@@ -1,0 +1,138 @@
+"""OnnxStaticQuantization: INT8 weights and activations, activation ranges calibrated on data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field
+
+from olive_core.errors import ConfigError
+from olive_core.models import ModelHandler
+from olive_core.passes import Pass, PassContext, Searchable
+
+from olive_onnx.passes.common import derive_output, pass_failure, read_graph
+from olive_onnx.passes.quantization_common import (
+    QuantizationConfig,
+    common_arguments,
+    quant_type,
+    refuse_unquantizable,
+    report_quantized_ops,
+)
+
+if TYPE_CHECKING:
+    import onnx
+
+#: ORT calibration messages -> what to do about them
+_HINTS = {
+    "Too many bins": "a calibrated tensor has (almost) no range, e.g. an attention-mask constant; quantize fewer "
+    "op types (op_types_to_quantize: ['MatMul']) or use calibrate_method 'MinMax'",
+    "Histogram has not been collected": "no tensor could be calibrated; set op_types_to_quantize to ops the graph has",
+}
+
+
+class OnnxStaticQuantizationConfig(QuantizationConfig):
+    """Options of ORT's ``quantize_static`` and of the calibration data."""
+
+    data: str | None = Field(default=None, description="name of the workflow data config whose batches calibrate")
+    quant_format: Annotated[Literal["QDQ", "QOperator"], Searchable()] = Field(
+        default="QDQ",
+        description="QDQ: QuantizeLinear/DequantizeLinear around float ops (portable, what EPs expect); "
+        "QOperator: integer ops such as QLinearMatMul",
+    )
+    calibrate_method: Annotated[Literal["MinMax", "Entropy", "Percentile"], Searchable()] = Field(
+        default="MinMax", description="how activation ranges are chosen from the calibration data"
+    )
+    activation_type: Literal["QInt8", "QUInt8"] = Field(default="QInt8", description="integer type of activations")
+    max_calibration_samples: int = Field(default=128, ge=1, description="calibrate on at most this many samples")
+
+
+class OnnxStaticQuantization(Pass):
+    """Quantize weights and activations to INT8, with activation ranges calibrated on a data config.
+
+    Graphs with ORT-fused ops get symbolic shape inference first, so that the quantizer knows the
+    types of the fused ops' outputs. It refuses a model that is already quantized or FP16.
+    """
+
+    Config = OnnxStaticQuantizationConfig
+    version = "1"
+    input_types = ("onnx",)
+    output_type = "onnx"
+
+    def check_input(self, model: ModelHandler, config: OnnxStaticQuantizationConfig, context: PassContext) -> None:
+        super().check_input(model, config, context)
+        _calibration_batches(config, context, open_data=False)
+        refuse_unquantizable(model, type(self).__name__)
+
+    def run(
+        self, model: ModelHandler, config: OnnxStaticQuantizationConfig, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
+        import onnx
+        from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
+
+        from olive_onnx.calibration import DataConfigReader
+        from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto, working_directory
+        from olive_onnx.inspect import graph_inputs
+
+        model_file, graph = read_graph(model)
+        batches = _calibration_batches(config, context, open_data=True)
+        reader = DataConfigReader(batches, graph_inputs(graph), str(config.data), config.max_calibration_samples)
+        reader.require_data()
+        target = output_dir.resolve() / MODEL_FILE_NAME
+        external = needs_external_data(model_file)
+        arguments = common_arguments(config, {"DefaultTensorType": onnx.TensorProto.FLOAT})
+        try:
+            with working_directory() as scratch:
+                source = _with_shapes(model_file, graph, scratch, external)
+                quantize_static(
+                    str(source),
+                    str(target),
+                    reader,
+                    quant_format=getattr(QuantFormat, config.quant_format),
+                    activation_type=quant_type(config.activation_type),
+                    calibrate_method=getattr(CalibrationMethod, config.calibrate_method),
+                    calibration_providers=["CPUExecutionProvider"],
+                    use_external_data_format=external,
+                    **arguments,
+                )
+        except Exception as exc:
+            hint = next((h for key, h in _HINTS.items() if key in str(exc)), "check the calibration data and op_types_to_quantize")
+            raise pass_failure(type(self).__name__, exc, hint=hint) from exc
+        context.report["calibration_samples"] = reader.samples
+        quantized = report_quantized_ops(read_model_proto(target))
+        context.report["quantized_ops"] = quantized
+        if not quantized:
+            context.warn("no op was quantized; check op_types_to_quantize and nodes_to_include against the graph")
+        return derive_output(model, target)
+
+
+def _calibration_batches(
+    config: OnnxStaticQuantizationConfig, context: PassContext, open_data: bool
+) -> Iterable[dict[str, Any]]:
+    """The named data config's batches; a ConfigError when none is named or none can be read."""
+    if config.data is None:
+        raise ConfigError(
+            "OnnxStaticQuantization needs calibration data",
+            path="data",
+            hint="set 'data' to the name of an entry in the workflow's 'data'",
+        )
+    if context.data is None:
+        raise ConfigError(
+            f"OnnxStaticQuantization was given no way to read data config '{config.data}'",
+            path="data",
+            hint="run it in a workflow that defines that data config",
+        )
+    return context.data(config.data) if open_data else ()
+
+
+def _with_shapes(model_file: Path, graph: onnx.ModelProto, scratch: Path, external: bool) -> Path:
+    """The model itself, or for a graph with ORT contrib ops a copy with symbolic shapes inferred."""
+    if not any(node.domain == "com.microsoft" for node in graph.graph.node):
+        return model_file
+    from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+
+    from olive_onnx.files import load_model, save_model
+
+    inferred = SymbolicShapeInference.infer_shapes(load_model(model_file), auto_merge=True)
+    return save_model(inferred, scratch / "inferred", external_data=external)

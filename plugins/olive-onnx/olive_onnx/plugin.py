@@ -1,0 +1,37 @@
+"""The entry point olive-core loads: registers components by import path, imports nothing heavy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import olive_core
+
+olive_plugin_api = "1.0"
+
+_PASSES = {
+    "OnnxConversion": "olive_onnx.passes.conversion:OnnxConversion",
+    "OnnxTransformersOptimization": "olive_onnx.passes.transformers_optimization:OnnxTransformersOptimization",
+    "OnnxDynamicQuantization": "olive_onnx.passes.dynamic_quantization:OnnxDynamicQuantization",
+    "OnnxStaticQuantization": "olive_onnx.passes.static_quantization:OnnxStaticQuantization",
+    "OnnxFloat16": "olive_onnx.passes.float16:OnnxFloat16",
+    "OnnxInt4WeightOnly": "olive_onnx.passes.int4:OnnxInt4WeightOnly",
+    "OnnxGraphOptimization": "olive_onnx.passes.graph_optimization:OnnxGraphOptimization",
+    "OnnxSessionTuning": "olive_onnx.passes.session_tuning:OnnxSessionTuning",
+}
+
+
+@olive_core.hookimpl
+def register_passes(register: Any) -> None:
+    for name, target in _PASSES.items():
+        register(name, target)
+
+
+@olive_core.hookimpl
+def register_model_types(register: Any) -> None:
+    register("onnx", "olive_onnx.model:OnnxModelType")
+
+
+@olive_core.hookimpl
+def register_accelerators(register: Any) -> None:
+    register("gpu", "olive_onnx.accelerators:GPU")
+    register("npu", "olive_onnx.accelerators:NPU")
