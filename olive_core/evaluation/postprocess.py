@@ -82,6 +82,11 @@ class L2NormalizeConfig(AxisConfig):
     eps: float = Field(default=1e-12, gt=0, description="smallest norm divided by, so zero vectors stay zero")
 
 
+def as_float(array: np.ndarray) -> np.ndarray:
+    """Floats stay as they are (fp16 outputs included); integers become float32."""
+    return array if array.dtype.kind == "f" else array.astype(np.float32)
+
+
 def l2_normalize(array: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
     norms = np.linalg.norm(array, axis=axis, keepdims=True)
     return array / np.maximum(norms, eps)
@@ -93,7 +98,7 @@ class L2Normalize(OutputStep):
     Config = L2NormalizeConfig
 
     def transform(self, array: np.ndarray, batch: Batch, config: L2NormalizeConfig, context: DataContext) -> np.ndarray:
-        return l2_normalize(array.astype(np.float32, copy=False), config.axis, config.eps)
+        return l2_normalize(as_float(array), config.axis, config.eps)
 
 
 class MeanPoolConfig(OutputStepConfig):
@@ -127,7 +132,7 @@ class MeanPool(OutputStep):
                 f"data '{context.name}': mean_pool's mask '{config.mask}' has shape {list(mask.shape)}, "
                 f"but the output has {list(array.shape)}; their first two axes must match"
             )
-        pooled = masked_mean(array.astype(np.float32, copy=False), mask)
+        pooled = masked_mean(as_float(array), mask)
         return l2_normalize(pooled) if config.normalize else pooled
 
 
