@@ -16,6 +16,7 @@ from olive_core import hookimpl
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import ModelLoadError
 from olive_core.evaluation.data import DataComponent, DataComponentConfig, DataContext
+from olive_core.evaluation.metric import Metric, MetricContext
 from olive_core.models.handler import ModelHandler
 from olive_core.models.io_config import IoConfig
 from olive_core.models.model_type import ModelType, ModelTypeConfig
@@ -103,6 +104,22 @@ class ScaleField(DataComponent):
     def __call__(self, value: list[dict[str, Any]], config: ScaleConfig, context: DataContext) -> list[dict[str, Any]]:
         PREPROCESS_CALLS.append(1)
         return [{**sample, config.field: np.asarray(sample[config.field], dtype=np.float32) * config.factor} for sample in value]
+
+
+class OutputRangeMetric(Metric):
+    """A plugin's own metric: the smallest and largest post-processed output value."""
+
+    sub_metrics: ClassVar = {"low": "max", "high": "min"}
+
+    def measure(self, config: Any, context: MetricContext) -> dict[str, float]:
+        assert context.outputs is not None
+        values = np.concatenate([np.ravel(array) for batch in context.outputs() for array in batch.values()])
+        return {"low": float(values.min()), "high": float(values.max())}
+
+
+@hookimpl
+def register_metrics(register: Any) -> None:
+    register("output_range", f"{__name__}:OutputRangeMetric")
 
 
 @hookimpl

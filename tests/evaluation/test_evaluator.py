@@ -206,3 +206,14 @@ def test_memory_probe_reports_data_errors_from_the_child(
     evaluator = make_evaluator(make_workflow(data=data(), metrics=metrics))
     with pytest.raises(DataError, match=r"metric 'memory': .*input 'x' is float32\[2, 2\] but axis 1 must be 4"):
         evaluator.evaluate(handle_for(model_path))
+
+
+def test_a_plugin_metric_is_measured_like_a_builtin_one(
+    data_file: Path, model_path: Path, make_workflow: Callable[..., Any], make_evaluator: Callable[..., Any]
+) -> None:
+    metrics = [{"name": "range", "type": "output_range", "data": "eval", "goals": {"high": {"threshold": 1.0}}}]
+    evaluation = make_evaluator(make_workflow(data=data(), metrics=metrics)).evaluate(handle_for(model_path))
+    logits = FEATURES @ WEIGHT + BIAS
+    assert evaluation.values == {"range-low": pytest.approx(float(logits.min())), "range-high": pytest.approx(float(logits.max()))}
+    assert evaluation.directions == {"range-low": "max", "range-high": "min"}
+    assert evaluation.goals["range-high"].met is False
