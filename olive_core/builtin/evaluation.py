@@ -22,6 +22,7 @@ def register_data_components(register: Any) -> None:
     register("hf_dataset_disk", f"{_LOADERS}.hf:HfDatasetDiskLoader")
     register("hf_dataset_hub", f"{_LOADERS}.hf:HfDatasetHubLoader")
     register("synthetic", f"{_LOADERS}.synthetic:SyntheticLoader")
+    register("cast", "olive_core.evaluation.preprocess:Cast")
     register("mean_pool", f"{_POST}:MeanPool")
     register("l2_normalize", f"{_POST}:L2Normalize")
     register("argmax", f"{_POST}:Argmax")

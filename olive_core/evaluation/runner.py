@@ -87,7 +87,9 @@ def _fit_one(name: str, array: np.ndarray, io_config: IoConfig | None, model: Mo
     if shape is not None:
         if array.ndim != len(shape):
             raise mismatch(f"the model expects rank {len(shape)}", "check the data's shape; batching adds the first axis")
-        if io_config.dynamic_axes is not None:
+        # Fixed sizes are checked only where the io_config lists this input's dynamic axes: an
+        # input without an entry may have example shapes only, and the runtime still checks them.
+        if io_config.dynamic_axes is not None and name in io_config.dynamic_axes:
             fixed = [(axis, int(dim)) for axis, dim in enumerate(shape) if dim.lstrip("-").isdigit()]
             for axis, dim in fixed:
                 if array.shape[axis] != dim:
