@@ -68,6 +68,8 @@ class OlivePluginManager(pluggy.PluginManager):
         self.failures: list[PluginFailure] = []
         self._registry: Registry | None = None
         self.tracing = False
+        #: how this manager was made, so a worker process can make an equal one
+        self.recipe: dict[str, Any] = {}
 
     # -- loading -------------------------------------------------------------------------
 
@@ -169,6 +171,7 @@ def create_plugin_manager(
     to ``OLIVE_DISABLE_PLUGINS``; ``extra_plugins`` (module paths) adds to ``OLIVE_PLUGINS``.
     """
     manager = OlivePluginManager()
+    manager.recipe = {"entry_points": entry_points, "disabled": list(disabled), "extra_plugins": list(extra_plugins)}
     if _env_flag("OLIVE_TRACE_PLUGINS"):
         _enable_tracing(manager)
     core_source = PluginSource("olive_core.builtin", "olive-core", __version__)

@@ -24,3 +24,5 @@ def register_cache_backends(register: Any) -> None:
 @hookimpl
 def register_search_strategies(register: Any) -> None:
     register("exhaustive", "olive_core.search.exhaustive:ExhaustiveSearch")
+    register("random", "olive_core.search.random:RandomSearch")
+    register("nevergrad", "olive_core.search.nevergrad:NevergradSearch")

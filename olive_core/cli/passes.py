@@ -13,13 +13,17 @@ from olive_core.cli.errors import debug_option, handle_errors
 @handle_errors
 def passes(name: str | None, debug: bool) -> None:
     """List installed passes, or show the options of pass NAME."""
+    from olive_core.errors import OliveError
     from olive_core.plugins import create_plugin_manager
 
     registry = create_plugin_manager().registry
     if name is None:
         for component in registry.components("pass"):
-            cls = component.load()
-            click.echo(f"{component.name:<32} {component.source.distribution:<18} {cls.description()}")
+            try:
+                description = component.load().description()
+            except OliveError as exc:  # one broken pass must not hide the others
+                description = f"(cannot be loaded: {exc.message})"
+            click.echo(f"{component.name:<32} {component.source.distribution:<18} {description}")
         return
     cls = registry.load("pass", name)
     _show_pass(name, cls, registry.get("pass", name).source)

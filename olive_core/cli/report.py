@@ -96,7 +96,7 @@ def print_result(console: Console, result: WorkflowResult) -> None:
         console.print(table)
     failed = [c for c in result.candidates if not c.ok]
     if result.ok:
-        folders = ", ".join(str(result.output_dir / f) for f in result.written.values())
+        folders = ", ".join(str(result.output_dir / f) for f in result.written if f.startswith("model"))
         console.print(f"[green]done[/]: {len(result.candidates)} candidate(s), {len(failed)} failed; best model in {folders}")
     elif not result.candidates:
         console.print("[red]no model produced[/]: no candidate was run")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ def create_engine(
     cache_dir: str | Path | None = None,
     manager: OlivePluginManager | None = None,
     on_event: EventSink | None = None,
+    executor: Executor | None = None,
 ) -> Engine:
     manager = manager or create_plugin_manager()
     loaded = load_workflow(config, manager)
@@ -79,6 +81,8 @@ def create_engine(
         cache,
         raw_workflow=loaded.raw,
         on_event=on_event,
+        executor=executor,
+        cache_dir=str(cache_dir) if cache_dir is not None else None,
     )
 
 
@@ -89,13 +93,18 @@ def run(
     cache_dir: str | Path | None = None,
     manager: OlivePluginManager | None = None,
     on_event: EventSink | None = None,
+    executor: Executor | None = None,
 ) -> WorkflowResult:
     """Validate and run a workflow; returns what ``olive run`` writes to ``run.json``.
 
     User mistakes raise :class:`olive_core.errors.OliveError`. A run whose candidates all fail
-    returns a result with ``ok == False`` (the CLI turns that into a non-zero exit).
+    returns a result with ``ok == False`` (the CLI turns that into a non-zero exit). Trials run
+    on ``executor`` when given (any ``concurrent.futures.Executor``), else on a process pool of
+    ``search.parallel_trials`` workers, else in this process.
     """
-    engine = create_engine(config, output_dir=output_dir, cache_dir=cache_dir, manager=manager, on_event=on_event)
+    engine = create_engine(
+        config, output_dir=output_dir, cache_dir=cache_dir, manager=manager, on_event=on_event, executor=executor
+    )
     try:
         return engine.run()
     finally:

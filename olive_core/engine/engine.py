@@ -8,10 +8,12 @@ so far and run.json are written after every trial, so a stopped run keeps what i
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import secrets
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,12 @@ from olive_core.config.environment import redact_secrets
 from olive_core.config.resolved import ResolvedWorkflow
 from olive_core.engine.output import write_json_atomic, write_model
 from olive_core.engine.result import CandidateResult, StepRecord, WorkflowResult
-from olive_core.engine.selection import objective_keys, pick_best, score
+from olive_core.engine.executors import InlineExecutor
+from olive_core.engine.selection import closest, objective_keys, pareto_front, pick_best, score, violation
 from olive_core.engine.steps import StepRunner
+from olive_core.engine.trial import TrialOutcome, TrialRequest, TrialRunner, run_trial_in_worker
 from olive_core.engine.versions import collect_versions
-from olive_core.errors import OliveError
+from olive_core.errors import ConfigError, OliveError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.model_type import ModelType
 from olive_core.plugins import OlivePluginManager
@@ -61,12 +65,17 @@ class Engine:
         cache: CacheBackend,
         raw_workflow: dict[str, Any] | None = None,
         on_event: EventSink | None = None,
+        executor: Executor | None = None,
+        cache_dir: str | None = None,
     ) -> None:
         self.workflow = workflow
         self.manager = manager
         self.output_dir = output_dir
         self.cache = cache
-        self.raw_workflow = redact_secrets(raw_workflow or workflow.config.model_dump(mode="json"))
+        self.raw_workflow_unredacted = raw_workflow or workflow.config.model_dump(mode="json")
+        self.raw_workflow = redact_secrets(self.raw_workflow_unredacted)
+        self.executor = executor
+        self.cache_dir = cache_dir
         self.on_event = on_event or (lambda *args: None)
         self.model_type: ModelType = workflow.input_model.cls()
         self.run_id = new_run_id()
@@ -124,43 +133,104 @@ class Engine:
             evaluation = evaluator.evaluate(input_model)
             result.input_evaluation = result.input_evaluation or evaluation
             self.manager.hook.on_evaluation_end(run_id=self.run_id, model=input_model, metrics=evaluation.values)
-        runner = StepRunner(
-            self.cache,
-            self.manager.hook,
-            self.run_id,
-            retries=self.workflow.config.engine.retries,
-            data=evaluator.batches if evaluator is not None else None,
-            on_event=self.on_event,
-        )
         search = self.workflow.config.search
         space = build_search_space(self.workflow.steps, searching=self.workflow.search is not None)
+        if space.size() is None and search.max_trials is None and search.max_time_s is None:
+            raise ConfigError(
+                "the search space has continuous ranges: set search.max_trials or search.max_time_s",
+                path="search.max_trials",
+                source=self.workflow.source,
+            )
         if self.workflow.search is not None:
             strategy = self.workflow.search.cls(space, self.workflow.search.config, seed=search.seed)
         else:
             strategy = ExhaustiveSearch(space, None)
         keys = objective_keys(search.objectives, [f"{m.name}-{s}" for m in self.workflow.metrics for s in m.sub_metrics])
+        runner = TrialRunner(
+            self.workflow, self.cache, self.manager.hook, self.run_id, accelerator, input_model, evaluator, self.on_event
+        )
+        executor, owned = self._executor(search.parallel_trials)
         deadline = time.monotonic() + search.max_time_s if search.max_time_s else None
-        trials = 0
-        while (point := strategy.ask()) is not None:
-            candidate = self._run_candidate(len(result.candidates), point, accelerator, input_model, runner, result)
-            if evaluator is not None and candidate.ok and self.workflow.metrics:
-                self.on_event("evaluating", f"candidate {candidate.index + 1}")
-                candidate.evaluation = evaluator.evaluate(candidate.model)  # type: ignore[arg-type]
-                self.manager.hook.on_evaluation_end(run_id=self.run_id, model=candidate.model, metrics=candidate.evaluation.values)
-            result.candidates.append(candidate)
-            strategy.tell(point, score(candidate, keys))
-            self.on_event("candidate_done", candidate)
-            self._update_best(result, keys)
-            trials += 1
-            if search.max_trials is not None and trials >= search.max_trials:
-                result.stopped_early = f"reached max_trials={search.max_trials}"
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                result.stopped_early = f"reached max_time_s={search.max_time_s}"
-                break
-            if search.stop_when_goals_met and candidate.evaluation is not None and candidate.evaluation.all_goals_met:
-                result.stopped_early = "a candidate met every goal (stop_when_goals_met)"
-                break
+        asked, exhausted = 0, False
+        pending: dict[Future[TrialOutcome], dict[str, dict[str, Any]]] = {}
+        try:
+            while True:
+                while not exhausted and result.stopped_early is None and len(pending) < search.parallel_trials:
+                    if search.max_trials is not None and asked >= search.max_trials:
+                        break
+                    if deadline is not None and time.monotonic() > deadline:
+                        result.stopped_early = f"reached max_time_s={search.max_time_s}"
+                        break
+                    point = strategy.ask()
+                    if point is None:
+                        exhausted = True
+                        break
+                    index = len(result.candidates) + len(pending)
+                    pending[self._submit(executor, runner, accelerator, input_model, index, point)] = point
+                    asked += 1
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self._record(future.result(), pending.pop(future), strategy, keys, result)
+        finally:
+            if owned:
+                executor.shutdown(wait=True, cancel_futures=True)
+        if not exhausted and result.stopped_early is None and search.max_trials is not None and asked >= search.max_trials:
+            result.stopped_early = f"reached max_trials={search.max_trials}"
+
+    def _executor(self, parallel_trials: int) -> tuple[Executor, bool]:
+        """The executor trials run on: the caller's, a process pool, or this process."""
+        if self.executor is not None:
+            return self.executor, False
+        if parallel_trials > 1:
+            return ProcessPoolExecutor(max_workers=parallel_trials, mp_context=multiprocessing.get_context("spawn")), True
+        return InlineExecutor(), True
+
+    def _submit(
+        self,
+        executor: Executor,
+        runner: TrialRunner,
+        accelerator: AcceleratorSpec,
+        input_model: ModelHandler,
+        index: int,
+        point: dict[str, dict[str, Any]],
+    ) -> Future[TrialOutcome]:
+        if isinstance(executor, InlineExecutor):
+            return executor.submit(runner.run, index, point)
+        request = TrialRequest(
+            raw_workflow=self.raw_workflow_unredacted,
+            source=self.workflow.source,
+            base_dir=str(self.workflow.base_dir),
+            manager_recipe=self.manager.recipe,
+            cache_dir=self.cache_dir,
+            run_id=self.run_id,
+            accelerator=accelerator,
+            input_model=input_model,
+            index=index,
+            point=point,
+        )
+        return executor.submit(run_trial_in_worker, request)
+
+    def _record(
+        self,
+        outcome: TrialOutcome,
+        point: dict[str, dict[str, Any]],
+        strategy: Any,
+        keys: list[str],
+        result: WorkflowResult,
+    ) -> None:
+        candidate = outcome.candidate
+        for record in outcome.records:
+            result.steps.setdefault(record.model_id, record)  # first use tells how it was made
+        result.candidates.append(candidate)
+        result.candidates.sort(key=lambda c: c.index)
+        strategy.tell(point, score(candidate, keys), violation(candidate))
+        self.on_event("candidate_done", candidate)
+        self._update_outputs(result, keys)
+        search = self.workflow.config.search
+        if search.stop_when_goals_met and candidate.evaluation is not None and candidate.evaluation.all_goals_met:
+            result.stopped_early = "a candidate met every goal (stop_when_goals_met)"
 
     def _evaluator(self, accelerator: AcceleratorSpec, input_model: ModelHandler) -> Any:
         if not self.workflow.metrics and not self.workflow.data:
@@ -169,50 +239,30 @@ class Engine:
 
         return Evaluator(self.workflow, self.manager.registry, self.cache, accelerator, input_model)
 
-    def _run_candidate(
-        self,
-        index: int,
-        point: dict[str, dict[str, Any]],
-        accelerator: AcceleratorSpec,
-        input_model: ModelHandler,
-        runner: StepRunner,
-        result: WorkflowResult,
-    ) -> CandidateResult:
-        candidate = CandidateResult(index=index, accelerator=accelerator.key(), point=point)
-        try:
-            configs = check_point(self.workflow.steps, point)
-        except Exception as exc:  # a strategy proposed a config the pass rejects
-            candidate.error = f"invalid proposed config: {exc}"
-            return candidate
-        model = input_model
-        for step in self.workflow.steps:
-            outcome = runner.run(model, step, configs[step.name], accelerator)
-            result.steps.setdefault(outcome.record.model_id, outcome.record)  # first use tells how it was made
-            candidate.lineage.append(outcome.record.model_id)
-            if outcome.model is None:
-                candidate.error = f"pass '{step.name}' ({step.type}) failed: {outcome.record.error}"
-                logger.error("%s", candidate.error)
-                return candidate
-            model = outcome.model
-        candidate.model = model
-        return candidate
-
     # -- output ------------------------------------------------------------------------------
 
-    def _update_best(self, result: WorkflowResult, keys: list[str]) -> None:
-        best = pick_best(result.candidates, keys)
-        if best != result.best:
-            result.best = best
-            self._write_models(result)
+    def _update_outputs(self, result: WorkflowResult, keys: list[str]) -> None:
+        """Rewrite the output folders whose content changed, then run.json."""
+        result.best = pick_best(result.candidates, keys)
+        result.pareto = pareto_front(result.candidates, keys)
+        result.closest = closest(result.candidates)
+        folders = {("model" if len(result.best) == 1 else f"model-{rank + 1}"): index for rank, index in enumerate(result.best)}
+        folders.update({f"pareto/{rank + 1}": index for rank, index in enumerate(result.pareto)})
+        folders.update({f"closest/{rank + 1}": index for rank, index in enumerate(result.closest)})
+        if folders != result.written:
+            self._write_models(result, folders)
         self._write_run_json(result)
 
-    def _write_models(self, result: WorkflowResult) -> None:
-        for stale in result.written.values():  # the best changed: earlier folders are no longer best
+    def _write_models(self, result: WorkflowResult, folders: dict[str, int]) -> None:
+        for stale in set(result.written) - set(folders):
             shutil.rmtree(self.output_dir / stale, ignore_errors=True)
-        result.written = {}
-        for rank, index in enumerate(result.best):
-            candidate = result.candidates[index]
-            folder = "model" if len(result.best) == 1 else f"model-{rank + 1}"
+        for group in ("pareto", "closest"):
+            if not any(folder.startswith(group + "/") for folder in folders):
+                shutil.rmtree(self.output_dir / group, ignore_errors=True)
+        for folder, index in folders.items():
+            if result.written.get(folder) == index:
+                continue
+            candidate = result.candidate(index)
             metadata = {
                 "olive": {
                     "run_id": self.run_id,
@@ -222,7 +272,13 @@ class Engine:
                 }
             }
             write_model(self.model_type_of(candidate.model), candidate.model, self.output_dir / folder, metadata)  # type: ignore[arg-type]
-            result.written[index] = folder
+        result.written = folders
+
+    @staticmethod
+    def _pointer(result: WorkflowResult, index: int, group: str = "") -> dict[str, Any]:
+        model = result.candidate(index).model
+        output = next((f for f, i in result.written.items() if i == index and f.startswith(group)), None)
+        return {"candidate": index, "model_id": model.id if model else None, "output": output}
 
     def _write_run_json(self, result: WorkflowResult) -> None:
         write_json_atomic(self.output_dir / "run.json", self.run_json(result))
@@ -246,9 +302,11 @@ class Engine:
             },
             "models": {model_id: record.to_json() for model_id, record in result.steps.items()},
             "candidates": [c.to_json() for c in result.candidates],
-            "best": [
-                {"candidate": index, "model_id": result.candidates[index].model.id, "output": result.written.get(index)}  # type: ignore[union-attr]
-                for index in result.best
+            "best": [self._pointer(result, index, "model") for index in result.best],
+            "pareto": [self._pointer(result, index, "pareto/") for index in result.pareto],
+            "closest": [
+                {**self._pointer(result, index, "closest/"), "violation": violation(result.candidate(index))}
+                for index in result.closest
             ],
             "stopped_early": result.stopped_early,
         }

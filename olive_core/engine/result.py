@@ -74,14 +74,22 @@ class WorkflowResult:
     steps: dict[str, StepRecord] = field(default_factory=dict)
     candidates: list[CandidateResult] = field(default_factory=list)
     best: list[int] = field(default_factory=list)
-    #: output folder (relative to output_dir) of each written candidate, by candidate index
-    written: dict[int, str] = field(default_factory=dict)
+    #: with several objectives: the feasible candidates no other one dominates
+    pareto: list[int] = field(default_factory=list)
+    #: when no candidate met every goal: those that missed by the least
+    closest: list[int] = field(default_factory=list)
+    #: output folders written (relative to output_dir) -> the candidate each holds
+    written: dict[str, int] = field(default_factory=dict)
     stopped_early: str | None = None
 
     @property
     def ok(self) -> bool:
         return bool(self.best)
 
+    def candidate(self, index: int) -> CandidateResult:
+        """The candidate with this index (trials may finish out of order)."""
+        return next(c for c in self.candidates if c.index == index)
+
     @property
     def best_candidates(self) -> list[CandidateResult]:
-        return [self.candidates[index] for index in self.best]
+        return [self.candidate(index) for index in self.best]

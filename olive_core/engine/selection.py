@@ -1,9 +1,13 @@
-"""Choose the best candidate(s): feasible first (all goals met), then by objectives."""
+"""Choose results: feasible candidates (all goals met) ranked by objectives, the Pareto front
+of several objectives, and - when nothing is feasible - the candidates that came closest."""
 
 from __future__ import annotations
 
 from olive_core.config.workflow import ObjectiveConfig
 from olive_core.engine.result import CandidateResult
+
+#: how many near misses a run without a feasible candidate keeps
+CLOSEST_KEPT = 3
 
 
 def objective_keys(objectives: list[ObjectiveConfig], measured: list[str]) -> list[str]:
@@ -25,17 +29,52 @@ def score(candidate: CandidateResult, keys: list[str]) -> tuple[float, ...] | No
     return tuple(values)
 
 
+def violation(candidate: CandidateResult) -> float:
+    """0 when every goal is met; else the sum of relative misses (missed_by / |target|)."""
+    if candidate.evaluation is None:
+        return 0.0
+    return sum(
+        goal.missed_by / max(abs(goal.target), 1e-9) for goal in candidate.evaluation.goals.values() if not goal.met
+    )
+
+
+def _feasible(candidates: list[CandidateResult]) -> list[CandidateResult]:
+    return [c for c in candidates if c.ok and c.evaluation is not None and c.evaluation.all_goals_met]
+
+
 def pick_best(candidates: list[CandidateResult], keys: list[str]) -> list[int]:
     """Indices of the best candidates.
 
     Without metrics every successful candidate is kept (nothing to rank them by). With metrics,
-    only candidates meeting all goals qualify, and the highest score wins.
+    only candidates meeting all goals qualify, and the highest score (by priority) wins.
     """
-    successful = [c for c in candidates if c.ok]
     if not keys:
-        return [c.index for c in successful]
-    feasible = [c for c in successful if c.evaluation is not None and c.evaluation.all_goals_met]
+        return [c.index for c in candidates if c.ok]
+    feasible = _feasible(candidates)
     if not feasible:
         return []
-    best = max(feasible, key=lambda c: score(c, keys) or ())
-    return [best.index]
+    return [max(feasible, key=lambda c: score(c, keys) or ()).index]
+
+
+def dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
+
+
+def pareto_front(candidates: list[CandidateResult], keys: list[str]) -> list[int]:
+    """Feasible candidates no other feasible candidate dominates, best first; one per distinct score."""
+    if len(keys) < 2:
+        return []
+    scored = [(c, score(c, keys)) for c in _feasible(candidates)]
+    front: dict[tuple[float, ...], int] = {}
+    for candidate, own in scored:
+        if own is not None and not any(other is not None and dominates(other, own) for _, other in scored):
+            front.setdefault(own, candidate.index)
+    return [index for _, index in sorted(front.items(), reverse=True)]
+
+
+def closest(candidates: list[CandidateResult]) -> list[int]:
+    """When no candidate met every goal: the evaluated ones that missed by the least."""
+    if _feasible(candidates):
+        return []
+    evaluated = [c for c in candidates if c.ok and c.evaluation is not None and c.evaluation.goals]
+    return [c.index for c in sorted(evaluated, key=violation)[:CLOSEST_KEPT]]

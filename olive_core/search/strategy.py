@@ -15,7 +15,12 @@ class SearchStrategyConfig(BaseModel):
 
 
 class SearchStrategy(ABC):
-    """Ask for points, tell their scores. ``score`` is a tuple to maximize (None = failed trial)."""
+    """Ask for points, tell their scores.
+
+    ``score`` is a tuple to maximize, objectives in priority order (None for a failed trial);
+    ``violation`` is 0 when the candidate met every goal, else how far it missed them
+    (relative misses, summed).
+    """
 
     Config: ClassVar[type[SearchStrategyConfig]] = SearchStrategyConfig
 
@@ -28,7 +33,7 @@ class SearchStrategy(ABC):
     def ask(self) -> Point | None:
         """The next point to try, or None when the strategy has nothing left to propose."""
 
-    def tell(self, point: Point, score: tuple[float, ...] | None) -> None:
+    def tell(self, point: Point, score: tuple[float, ...] | None, violation: float = 0.0) -> None:
         """Learn from a finished trial; strategies that do not learn ignore it."""
 
     @classmethod

@@ -16,6 +16,7 @@ from pydantic import Field
 from olive_core import hookimpl
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import IncompatibleModelError, ModelLoadError, PassError
+from olive_core.evaluation.metric import Metric, MetricContext
 from olive_core.models.handler import ModelHandler
 from olive_core.models.io_config import IoConfig
 from olive_core.models.model_type import ModelType, ModelTypeConfig
@@ -161,6 +162,49 @@ class ToyFlaky(Pass):
         return _rewrite(model, output_dir, lambda w, b: (w, b))
 
 
+class ToyObjectiveConfig(PassConfig):
+    a: Annotated[float, Searchable(low=-4.0, high=4.0)] = Field(default=0.0, description="continuous knob")
+    b: Annotated[int, Searchable(choices=(0, 1, 2, 3, 4))] = Field(default=0, description="discrete knob")
+    c: Annotated[bool, Searchable()] = Field(default=False, description="switch")
+
+
+def toy_loss(a: float, b: int, c: bool) -> float:
+    """The synthetic objective: 0 at a=1.5, b=3, c=True."""
+    return (a - 1.5) ** 2 + (b - 3) ** 2 + (0.0 if c else 2.0)
+
+
+def toy_quality(a: float, b: int, c: bool) -> float:
+    """A second objective that trades off against the loss: best at a=-2."""
+    return -abs(a + 2.0)
+
+
+class ToyObjective(Pass):
+    """Record its knobs in the model, so a metric can score them: search tests with a known optimum."""
+
+    Config = ToyObjectiveConfig
+    input_types = ("toy",)
+    output_type = "toy"
+
+    def run(self, model: ModelHandler, config: ToyObjectiveConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        return _rewrite(model, output_dir, lambda w, b: (w, b), knobs=config.model_dump())
+
+
+class ToyObjectiveMetric(Metric):
+    """Score a toy model by the knobs ToyObjective recorded in it."""
+
+    sub_metrics = {"loss": "min", "quality": "max"}
+    needs_data = False
+
+    def measure(self, config: Any, context: MetricContext) -> dict[str, float]:
+        knobs = context.model.attributes.get("knobs", {"a": 0.0, "b": 0, "c": False})
+        return {"loss": toy_loss(**knobs), "quality": toy_quality(**knobs)}
+
+
+@hookimpl
+def register_metrics(register: Any) -> None:
+    register("toy_objective", ToyObjectiveMetric)
+
+
 @hookimpl
 def register_model_types(register: Any) -> None:
     register("toy", ToyModelType)
@@ -171,3 +215,4 @@ def register_passes(register: Any) -> None:
     register("ToyScale", ToyScale)
     register("ToyRound", ToyRound)
     register("ToyFlaky", ToyFlaky)
+    register("ToyObjective", ToyObjective)

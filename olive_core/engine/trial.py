@@ -1,0 +1,127 @@
+"""One trial: run a candidate's pass chain through the cache, then evaluate its output.
+
+The same code runs in the engine's process or in a worker of any ``concurrent.futures``
+executor: a worker rebuilds the plugin manager, the workflow and the cache from a picklable
+:class:`TrialRequest`, so a distributed executor needs nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from olive_core.accelerators import AcceleratorSpec
+from olive_core.cache.backend import CacheBackend
+from olive_core.config.resolved import ResolvedWorkflow
+from olive_core.engine.result import CandidateResult, StepRecord
+from olive_core.engine.steps import StepRunner
+from olive_core.models.handler import ModelHandler
+from olive_core.search.build import check_point
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrialOutcome:
+    candidate: CandidateResult
+    records: list[StepRecord] = field(default_factory=list)
+
+
+class TrialRunner:
+    """Runs trials for one accelerator with a given cache, hooks and evaluator."""
+
+    def __init__(
+        self,
+        workflow: ResolvedWorkflow,
+        cache: CacheBackend,
+        hooks: Any,
+        run_id: str,
+        accelerator: AcceleratorSpec,
+        input_model: ModelHandler,
+        evaluator: Any = None,
+        on_event: Any = None,
+    ) -> None:
+        self.workflow = workflow
+        self.hooks = hooks
+        self.run_id = run_id
+        self.accelerator = accelerator
+        self.input_model = input_model
+        self.evaluator = evaluator
+        self.steps = StepRunner(
+            cache,
+            hooks,
+            run_id,
+            retries=workflow.config.engine.retries,
+            data=evaluator.batches if evaluator is not None else None,
+            on_event=on_event,
+        )
+
+    def run(self, index: int, point: dict[str, dict[str, Any]]) -> TrialOutcome:
+        candidate = CandidateResult(index=index, accelerator=self.accelerator.key(), point=point)
+        outcome = TrialOutcome(candidate)
+        try:
+            configs = check_point(self.workflow.steps, point)
+        except Exception as exc:  # a strategy proposed a config the pass rejects
+            candidate.error = f"invalid proposed config: {exc}"
+            return outcome
+        model = self.input_model
+        for step in self.workflow.steps:
+            result = self.steps.run(model, step, configs[step.name], self.accelerator)
+            outcome.records.append(result.record)
+            candidate.lineage.append(result.record.model_id)
+            if result.model is None:
+                candidate.error = f"pass '{step.name}' ({step.type}) failed: {result.record.error}"
+                logger.error("%s", candidate.error)
+                return outcome
+            model = result.model
+        candidate.model = model
+        if self.evaluator is not None and self.workflow.metrics:
+            try:
+                candidate.evaluation = self.evaluator.evaluate(model)
+            except Exception as exc:  # evaluation failure fails this trial, not the search
+                candidate.error = f"evaluation failed: {exc}"
+                return outcome
+            self.hooks.on_evaluation_end(run_id=self.run_id, model=model, metrics=candidate.evaluation.values)
+        return outcome
+
+
+@dataclass
+class TrialRequest:
+    """Everything a worker process needs to run one trial (picklable)."""
+
+    raw_workflow: dict[str, Any]
+    source: str | None
+    base_dir: str
+    manager_recipe: dict[str, Any]
+    cache_dir: str | None
+    run_id: str
+    accelerator: AcceleratorSpec
+    input_model: ModelHandler
+    index: int
+    point: dict[str, dict[str, Any]]
+
+
+def run_trial_in_worker(request: TrialRequest) -> TrialOutcome:
+    """Entry point for executor workers."""
+    from olive_core.config.environment import expand_variables
+    from olive_core.config.loading import parse_workflow
+    from olive_core.config.validation import resolve_workflow
+    from olive_core.engine.api import open_cache
+    from olive_core.plugins import create_plugin_manager
+
+    manager = create_plugin_manager(**request.manager_recipe)
+    parsed = parse_workflow(expand_variables(request.raw_workflow, source=request.source), request.source)
+    workflow = resolve_workflow(parsed, manager.registry, source=request.source, base_dir=Path(request.base_dir))
+    cache = open_cache(workflow, request.cache_dir)
+    try:
+        evaluator = None
+        if workflow.metrics or workflow.data:
+            from olive_core.evaluation.evaluator import Evaluator
+
+            evaluator = Evaluator(workflow, manager.registry, cache, request.accelerator, request.input_model)
+        runner = TrialRunner(workflow, cache, manager.hook, request.run_id, request.accelerator, request.input_model, evaluator)
+        return runner.run(request.index, request.point)
+    finally:
+        cache.close()
