@@ -37,7 +37,8 @@ class DataConfigReader(CalibrationDataReader):
         self._pending = next(self._batches, None)
         if self._pending is None:
             raise DataError(
-                f"calibration data '{self._data_name}' gave no batches", hint="check that data config's loader and max_samples"
+                f"calibration data '{self._data_name}' gave no batches",
+                hint="check that data config's loader and max_samples",
             )
 
     def get_next(self) -> dict[str, np.ndarray] | None:

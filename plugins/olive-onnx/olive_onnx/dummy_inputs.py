@@ -20,9 +20,7 @@ if TYPE_CHECKING:
     from olive_onnx.inspect import InputSpec
 
 
-def concrete_shape(
-    spec: InputSpec, batch_size: int, sequence_length: int, dim_values: dict[str, int]
-) -> list[int]:
+def concrete_shape(spec: InputSpec, batch_size: int, sequence_length: int, dim_values: dict[str, int]) -> list[int]:
     shape = []
     for axis, dim in enumerate(spec.dims):
         if isinstance(dim, int) and dim > 0:
@@ -67,7 +65,7 @@ def dummy_inputs(
     io = handle.io_config
     io_shapes: dict[str, list[int]] = {}
     if io is not None and io.input_shapes:
-        io_shapes = dict(zip(io.input_names, io.input_shapes))
+        io_shapes = dict(zip(io.input_names, io.input_shapes, strict=True))
     inputs = {}
     for spec in specs:
         shape = io_shapes.get(spec.name) or concrete_shape(spec, batch_size, sequence_length, dim_values)

@@ -16,6 +16,7 @@ import onnx
 from onnx import numpy_helper
 
 from olive_core.errors import IncompatibleModelError
+from olive_core.models.io_config import IoConfig
 
 #: ops that only appear in a model that has been quantized already
 QUANTIZED_OPS = frozenset(
@@ -177,17 +178,42 @@ def graph_inputs(model: onnx.ModelProto) -> list[InputSpec]:
         if value.name in initializers:
             continue
         tensor_type = value.type.tensor_type
-        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)).name
-        dims: list[int | str | None] = []
-        for dim in tensor_type.shape.dim:
-            if dim.HasField("dim_value"):
-                dims.append(dim.dim_value)
-            elif dim.HasField("dim_param"):
-                dims.append(dim.dim_param)
-            else:
-                dims.append(None)
-        specs.append(InputSpec(value.name, dtype, tuple(dims)))
+        dtype = _numpy_dtype(tensor_type.elem_type) if value.type.HasField("tensor_type") else "object"
+        specs.append(InputSpec(value.name, dtype, _dims(value)))
     return specs
+
+
+def _numpy_dtype(elem_type: int) -> str:
+    if elem_type == onnx.TensorProto.STRING or elem_type == onnx.TensorProto.UNDEFINED:
+        return "object"
+    return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type)).name
+
+
+def io_config_from_graph(model: onnx.ModelProto) -> IoConfig:
+    """Names, dtypes and symbolic axes of the graph's inputs and outputs.
+
+    No example shapes: a symbolic dimension has no size until someone chooses one.
+    """
+    inputs = graph_inputs(model)
+    axes: dict[str, dict[int, str]] = {}
+    outputs = [InputSpec(o.name, "", _dims(o)) for o in model.graph.output]
+    for spec in (*inputs, *outputs):
+        named = {axis: dim for axis, dim in enumerate(spec.dims) if isinstance(dim, str)}
+        if named:
+            axes[spec.name] = named
+    return IoConfig(
+        input_names=[spec.name for spec in inputs],
+        input_types=[spec.dtype for spec in inputs],
+        output_names=[spec.name for spec in outputs],
+        dynamic_axes=axes or None,
+    )
+
+
+def _dims(value: onnx.ValueInfoProto) -> tuple[int | str | None, ...]:
+    return tuple(
+        d.dim_value if d.HasField("dim_value") else d.dim_param if d.HasField("dim_param") else None
+        for d in value.type.tensor_type.shape.dim
+    )
 
 
 # --------------------------------------------------------------------------------------------

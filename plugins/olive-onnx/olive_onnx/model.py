@@ -47,6 +47,11 @@ class OnnxModelType(ModelType):
             raise ModelLoadError(f"input model '{name}': {exc.message}", hint=exc.hint) from exc
         handle = ModelHandler(type="onnx", path=str(model_file.resolve()), io_config=config.io_config)
         self.check(handle)
+        if handle.io_config is None:
+            from olive_onnx.inspect import io_config_from_graph
+
+            # Lets the evaluator cast data to the graph's dtypes (JSON numbers are float64/int64).
+            handle.io_config = io_config_from_graph(read_model_proto(model_file))
         return handle
 
     def check(self, handle: ModelHandler) -> None:

@@ -55,7 +55,9 @@ class SessionSettings(BaseModel):
     inter_op_num_threads: int | None = Field(
         default=None, ge=0, description="threads across ops, used in parallel execution mode (0: ORT's default)"
     )
-    execution_mode: ExecutionMode | None = Field(default=None, description="run independent ops sequentially or in parallel")
+    execution_mode: ExecutionMode | None = Field(
+        default=None, description="run independent ops sequentially or in parallel"
+    )
     graph_optimization_level: OptimizationLevel | None = Field(
         default=None, description="graph optimizations ORT applies when it loads the model"
     )
@@ -140,7 +142,11 @@ def resolve_execution_provider(accelerator: AcceleratorSpec) -> str:
 
     named = " or ".join(wanted) if wanted else f"any provider for device '{accelerator.device}'"
     package = PROVIDER_PACKAGES.get(wanted[0]) if len(wanted) == 1 else None
-    install = f"install {package} in place of onnxruntime, or " if package else "install an onnxruntime build that has it, or "
+    install = (
+        f"install {package} in place of onnxruntime, or "
+        if package
+        else "install an onnxruntime build that has it, or "
+    )
     raise ConfigError(
         f"accelerator '{accelerator}' needs {named}, which the installed onnxruntime "
         f"{onnxruntime.__version__} does not have; available providers: {', '.join(available)}",
@@ -275,8 +281,10 @@ class OnnxSession:
         for spec in self._inputs:
             value = np.asarray(inputs[spec.name])
             expected_dtype = _ORT_TYPES.get(spec.type)
-            if expected_dtype is not None and value.dtype.name != expected_dtype and not (
-                expected_dtype == "object" and value.dtype.kind in "OUS"
+            if (
+                expected_dtype is not None
+                and value.dtype.name != expected_dtype
+                and not (expected_dtype == "object" and value.dtype.kind in "OUS")
             ):
                 raise DataError(
                     f"input '{spec.name}' of {where} expects dtype {expected_dtype}, given {value.dtype.name} "
@@ -284,7 +292,7 @@ class OnnxSession:
                     hint=f"cast it with .astype('{expected_dtype}') in the data config's pre-processing",
                 )
             shape = list(spec.shape or [])
-            fixed_mismatch = any(isinstance(e, int) and e != g for e, g in zip(shape, value.shape))
+            fixed_mismatch = any(isinstance(e, int) and e != g for e, g in zip(shape, value.shape, strict=False))
             if spec.shape is not None and (len(shape) != value.ndim or fixed_mismatch):
                 raise DataError(
                     f"input '{spec.name}' of {where} expects shape {shape} (rank {len(shape)}), "

@@ -46,7 +46,11 @@ def tiny_bert_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import BertConfig, BertModel
 
     config = BertConfig(
-        vocab_size=100, hidden_size=HIDDEN_SIZE, num_hidden_layers=2, num_attention_heads=NUM_HEADS, intermediate_size=37
+        vocab_size=100,
+        hidden_size=HIDDEN_SIZE,
+        num_hidden_layers=2,
+        num_attention_heads=NUM_HEADS,
+        intermediate_size=37,
     )
     torch.manual_seed(0)
     model = BertModel._from_config(config, attn_implementation="eager").eval()
@@ -92,7 +96,9 @@ def fused_bert_file(tiny_bert_file: Path, tmp_path_factory: pytest.TempPathFacto
     from onnxruntime.transformers import optimizer
 
     target = tmp_path_factory.mktemp("fused-bert") / "model.onnx"
-    fused = optimizer.optimize_model(str(tiny_bert_file), model_type="bert", num_heads=NUM_HEADS, hidden_size=HIDDEN_SIZE)
+    fused = optimizer.optimize_model(
+        str(tiny_bert_file), model_type="bert", num_heads=NUM_HEADS, hidden_size=HIDDEN_SIZE
+    )
     fused.save_model_to_file(str(target))
     return target
 

@@ -40,6 +40,24 @@ def test_handle_from_a_file_relative_to_the_workflow(model_type: OnnxModelType, 
     assert handle.type == "onnx" and Path(handle.path) == model_file.resolve()
 
 
+def test_io_config_is_read_from_the_graph(model_type: OnnxModelType, tiny_bert_file: Path) -> None:
+    handle = model_type.create_handle("input", OnnxModelConfig(model_path=str(tiny_bert_file)), Path("/"))
+    io = handle.io_config
+    assert io is not None
+    assert io.input_names == ["input_ids", "attention_mask", "token_type_ids"]
+    assert io.input_types == ["int64", "int64", "int64"]
+    assert io.output_names == ["last_hidden_state"]
+    assert io.dynamic_axes is not None and io.dynamic_axes["input_ids"] == {0: "batch", 1: "sequence"}
+    assert io.input_shapes is None
+
+
+def test_a_given_io_config_is_kept(model_type: OnnxModelType, save_onnx: Callable[..., Path]) -> None:
+    model_file = save_onnx(matmul_graph(), "io/model.onnx")
+    io = {"input_names": ["x"], "input_shapes": [[1, 64]], "input_types": ["float32"]}
+    handle = model_type.create_handle("input", OnnxModelConfig(model_path=str(model_file), io_config=io), Path("/"))
+    assert handle.io_config is not None and handle.io_config.input_shapes == [[1, 64]]
+
+
 def test_handle_from_a_folder_with_one_model(model_type: OnnxModelType, save_onnx: Callable[..., Path]) -> None:
     model_file = save_onnx(matmul_graph(), "folder/model.onnx", external=True)
     handle = model_type.create_handle("input", OnnxModelConfig(model_path=str(model_file.parent)), Path("/"))

@@ -54,7 +54,7 @@ def test_listing_plugins_imports_nothing_heavy() -> None:
     code = (
         "from olive_core.plugins import create_plugin_manager\n"
         "m = create_plugin_manager(); m.plugin_infos()\n"
-        "print(','.join(x for x in %r if __import__('sys').modules.get(x)))" % (HEAVY,)
+        f"print(','.join(x for x in {HEAVY!r} if __import__('sys').modules.get(x)))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""

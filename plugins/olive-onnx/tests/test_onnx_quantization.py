@@ -30,7 +30,10 @@ def calibration_data(batches: int = 4, batch_size: int = 2) -> Callable[[str], l
 
 class TestOnnxDynamicQuantization(PassContract):
     pass_name = "OnnxDynamicQuantization"
-    configs = [{}, {"per_channel": False, "reduce_range": True, "weight_type": "QUInt8", "op_types_to_quantize": ["MatMul"]}]
+    configs = [
+        {},
+        {"per_channel": False, "reduce_range": True, "weight_type": "QUInt8", "op_types_to_quantize": ["MatMul"]},
+    ]
 
     @pytest.fixture
     def input_model(self, tiny_bert: ModelHandler) -> ModelHandler:
@@ -61,7 +64,12 @@ class TestOnnxStaticQuantization(PassContract):
     pass_name = "OnnxStaticQuantization"
     configs = [
         {"data": "calib"},
-        {"data": "calib", "quant_format": "QOperator", "calibrate_method": "Entropy", "op_types_to_quantize": ["MatMul"]},
+        {
+            "data": "calib",
+            "quant_format": "QOperator",
+            "calibrate_method": "Entropy",
+            "op_types_to_quantize": ["MatMul"],
+        },
         {"data": "calib", "calibrate_method": "Percentile", "op_types_to_quantize": ["MatMul"], "per_channel": False},
     ]
 
@@ -190,7 +198,9 @@ def test_quantizers_refuse_a_quantized_model(
 ) -> None:
     model = onnx_handle(save_onnx(QUANTIZED_GRAPHS[kind](), "quantized.onnx"))
     with pytest.raises(IncompatibleModelError, match="already quantized") as raised:
-        run_pass(pass_name, model, tmp_path / "out", {"data": "calib"} if "Static" in pass_name else {}, calibration_data())
+        run_pass(
+            pass_name, model, tmp_path / "out", {"data": "calib"} if "Static" in pass_name else {}, calibration_data()
+        )
     assert "quantized.onnx" in str(raised.value)
     assert not (tmp_path / "out").exists(), "the refusal must come before any work"
 
@@ -199,7 +209,9 @@ def test_quantizers_refuse_a_quantized_model(
 def test_int8_quantizers_refuse_an_fp16_model(pass_name: str, save_onnx: Callable[..., Path], tmp_path: Path) -> None:
     model = onnx_handle(save_onnx(matmul_graph(weight_type=TensorProto.FLOAT16), "half.onnx"))
     with pytest.raises(IncompatibleModelError, match="FP16"):
-        run_pass(pass_name, model, tmp_path / "out", {"data": "calib"} if "Static" in pass_name else {}, calibration_data())
+        run_pass(
+            pass_name, model, tmp_path / "out", {"data": "calib"} if "Static" in pass_name else {}, calibration_data()
+        )
 
 
 def test_the_output_of_a_quantizer_is_refused_by_the_next(tiny_bert: ModelHandler, tmp_path: Path) -> None:

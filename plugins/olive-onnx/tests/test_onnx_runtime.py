@@ -55,9 +55,7 @@ def test_settings_are_applied(tiny_bert: ModelHandler) -> None:
 def test_tuned_settings_are_used_and_explicit_ones_win(
     tiny_bert: ModelHandler, caplog: pytest.LogCaptureFixture
 ) -> None:
-    tuned = tiny_bert.derive(
-        attributes={"session_options": {"intra_op_num_threads": 1, "execution_mode": "parallel"}}
-    )
+    tuned = tiny_bert.derive(attributes={"session_options": {"intra_op_num_threads": 1, "execution_mode": "parallel"}})
     assert effective_settings(tuned, {}).intra_op_num_threads == 1
     with caplog.at_level(logging.INFO, logger="olive_onnx.runtime"):
         merged = effective_settings(tuned, {"intra_op_num_threads": 2})
@@ -99,10 +97,14 @@ def test_missing_execution_provider_lists_the_available_ones(
 
 
 @pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider' is not in available provider names")
-def test_a_provider_that_falls_back_to_cpu_is_an_error(tiny_bert: ModelHandler, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_provider_that_falls_back_to_cpu_is_an_error(
+    tiny_bert: ModelHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # As if onnxruntime-gpu were installed but CUDA failed to initialize: ORT would run on CPU.
     monkeypatch.setattr(runtime, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
-    with pytest.raises(ModelLoadError, match="could not initialize CUDAExecutionProvider.*fell back to CPUExecutionProvider"):
+    with pytest.raises(
+        ModelLoadError, match="could not initialize CUDAExecutionProvider.*fell back to CPUExecutionProvider"
+    ):
         create_session(tiny_bert, AcceleratorSpec("gpu", "CUDAExecutionProvider"), {})
 
 
@@ -133,7 +135,9 @@ def test_wrong_dtype_is_a_data_error(bert_session: runtime.OnnxSession) -> None:
 def test_wrong_rank_is_a_data_error(bert_session: runtime.OnnxSession) -> None:
     feed = bert_feed()
     feed["attention_mask"] = feed["attention_mask"][0]
-    with pytest.raises(DataError, match=r"'attention_mask'.*expects shape \['batch', 'sequence'\] \(rank 2\), given shape \[8\]"):
+    with pytest.raises(
+        DataError, match=r"'attention_mask'.*expects shape \['batch', 'sequence'\] \(rank 2\), given shape \[8\]"
+    ):
         bert_session.run(feed)
 
 

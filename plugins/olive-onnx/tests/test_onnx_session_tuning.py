@@ -39,7 +39,12 @@ def test_the_best_settings_are_stored_and_used(tiny_bert: ModelHandler, tmp_path
     report = context.report["session_tuning"]
     assert [c["settings"] for c in report["candidates"]] == [
         {},
-        {"graph_optimization_level": "all", "execution_mode": "parallel", "intra_op_num_threads": 1, "inter_op_num_threads": 0},
+        {
+            "graph_optimization_level": "all",
+            "execution_mode": "parallel",
+            "intra_op_num_threads": 1,
+            "inter_op_num_threads": 0,
+        },
     ]
     assert all(c["median_ms"] > 0 for c in report["candidates"])
     best = output.attributes["session_options"]

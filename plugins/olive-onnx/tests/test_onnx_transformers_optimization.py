@@ -14,13 +14,13 @@ from olive_core.models import ModelHandler
 from olive_core.testing import PassContract
 
 from olive_onnx.files import read_model_proto
-from olive_onnx.inspect import op_counts
+from olive_onnx.inspect import float_precision, op_counts
 from olive_onnx.runtime import create_session
 
 
 class TestOnnxTransformersOptimization(PassContract):
     pass_name = "OnnxTransformersOptimization"
-    configs = [{}, {"opt_level": 0, "optimization_options": {"enable_gelu_approximation": True}}]
+    configs = [{}, {"opt_level": 0, "float16": True, "optimization_options": {"enable_gelu_approximation": True}}]
 
     @pytest.fixture
     def input_model(self, tiny_bert: ModelHandler) -> ModelHandler:
@@ -34,6 +34,8 @@ class TestOnnxTransformersOptimization(PassContract):
         gelu = "FastGelu" if config.get("optimization_options") else "BiasGelu"
         assert counts[gelu] == 2, counts
         assert output_model.attributes["fused_ops"]["Attention"] == 2
+        graph = read_model_proto(Path(output_model.path))
+        assert float_precision(graph) == ("float16" if config.get("float16") else "float32")
 
 
 def test_reports_fusions_and_detected_attention_shape(tiny_bert: ModelHandler, tmp_path: Path) -> None:

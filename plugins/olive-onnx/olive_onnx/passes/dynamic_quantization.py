@@ -60,7 +60,9 @@ class OnnxDynamicQuantization(Pass):
                 )
         except Exception as exc:
             raise pass_failure(
-                type(self).__name__, exc, hint="restrict op_types_to_quantize (e.g. ['MatMul']) or exclude the failing nodes"
+                type(self).__name__,
+                exc,
+                hint="restrict op_types_to_quantize (e.g. ['MatMul']) or exclude the failing nodes",
             ) from exc
         quantized = report_quantized_ops(read_model_proto(target))
         context.report["quantized_ops"] = quantized

@@ -15,7 +15,8 @@ from olive_onnx.passes.common import derive_output, pass_failure, read_graph
 
 class OnnxFloat16Config(PassConfig):
     keep_io_types: bool = Field(
-        default=True, description="keep FP32 graph inputs and outputs (Cast nodes at the edges), so callers need no change"
+        default=True,
+        description="keep FP32 graph inputs and outputs (Cast nodes at the edges), so callers need no change",
     )
     op_block_list: list[str] | None = Field(
         default=None, description="op types kept in FP32; None uses ONNX Runtime's default list of unsafe ops"
@@ -44,7 +45,9 @@ class OnnxFloat16(Pass):
         model_file, graph = read_graph(model)
         refuse_float16(graph, str(model_file), type(self).__name__, hint="drop this pass: the model is FP16 already")
 
-    def run(self, model: ModelHandler, config: OnnxFloat16Config, output_dir: Path, context: PassContext) -> ModelHandler:
+    def run(
+        self, model: ModelHandler, config: OnnxFloat16Config, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
         from onnxruntime.transformers.float16 import convert_float_to_float16
 
         from olive_onnx.files import load_model, needs_external_data, save_model
@@ -63,7 +66,9 @@ class OnnxFloat16(Pass):
                 disable_shape_infer=external,
             )
         except Exception as exc:
-            raise pass_failure(type(self).__name__, exc, hint="keep the failing op types in FP32 with op_block_list") from exc
+            raise pass_failure(
+                type(self).__name__, exc, hint="keep the failing op types in FP32 with op_block_list"
+            ) from exc
         target = save_model(converted, output_dir.resolve(), external_data=external)
         context.report["precision"] = float_precision(converted)
         changes = {}

@@ -68,7 +68,9 @@ class OnnxInt4WeightOnly(Pass):
                 )
                 quantizer.process()
         except Exception as exc:
-            raise pass_failure(type(self).__name__, exc, hint="exclude the failing MatMul with nodes_to_exclude") from exc
+            raise pass_failure(
+                type(self).__name__, exc, hint="exclude the failing MatMul with nodes_to_exclude"
+            ) from exc
         quantized = quantizer.model.model
         target = save_model(quantized, output_dir.resolve(), external_data=external)
         count = op_counts(quantized)["MatMulNBits"]

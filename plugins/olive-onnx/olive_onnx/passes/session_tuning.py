@@ -18,6 +18,14 @@ from olive_onnx.passes.common import read_graph
 from olive_onnx.runtime import TUNED_ATTRIBUTE, ExecutionMode, OptimizationLevel
 
 
+def _sequential() -> list[ExecutionMode]:
+    return ["sequential"]
+
+
+def _all_optimizations() -> list[OptimizationLevel]:
+    return ["all"]
+
+
 class OnnxSessionTuningConfig(PassConfig):
     intra_op_num_threads: list[int] | None = Field(
         default=None,
@@ -30,19 +38,23 @@ class OnnxSessionTuningConfig(PassConfig):
         description="inter-op thread counts to try in parallel execution mode (0: ORT's default)",
     )
     execution_modes: list[ExecutionMode] = Field(
-        default_factory=lambda: ["sequential"], min_length=1, description="execution modes to try"
+        default_factory=_sequential, min_length=1, description="execution modes to try"
     )
     graph_optimization_levels: list[OptimizationLevel] = Field(
-        default_factory=lambda: ["all"], min_length=1, description="graph optimization levels to try"
+        default_factory=_all_optimizations, min_length=1, description="graph optimization levels to try"
     )
     batch_size: int = Field(default=1, ge=1, description="batch size of the dummy inputs (symbolic first dimension)")
-    sequence_length: int = Field(default=128, ge=1, description="size of the other symbolic dimensions of the dummy inputs")
+    sequence_length: int = Field(
+        default=128, ge=1, description="size of the other symbolic dimensions of the dummy inputs"
+    )
     dim_values: dict[str, int] = Field(
         default_factory=dict, description="sizes of named symbolic dimensions, e.g. {'past_sequence_length': 0}"
     )
     warmup_runs: int = Field(default=3, ge=0, description="untimed runs per candidate before measuring")
     rounds: int = Field(
-        default=3, ge=1, description="measurement rounds; candidates are interleaved within each round so drift hits all alike"
+        default=3,
+        ge=1,
+        description="measurement rounds; candidates are interleaved within each round so drift hits all alike",
     )
     runs_per_round: int = Field(default=10, ge=1, description="timed runs per candidate and round")
 
@@ -70,9 +82,7 @@ class OnnxSessionTuning(Pass):
 
         model_file, graph = read_graph(model)
         provider = resolve_execution_provider(context.accelerator)
-        inputs = dummy_inputs(
-            model, graph_inputs(graph), config.batch_size, config.sequence_length, config.dim_values
-        )
+        inputs = dummy_inputs(model, graph_inputs(graph), config.batch_size, config.sequence_length, config.dim_values)
         candidates = [{}, *candidate_settings(config)]
         sessions = []
         for candidate in candidates:
@@ -93,7 +103,7 @@ class OnnxSessionTuning(Pass):
             "execution_provider": provider,
             "candidates": [
                 {"settings": c, "median_ms": round(m, 4), "min_ms": round(min(t), 4), "max_ms": round(max(t), 4)}
-                for c, m, t in zip(candidates, medians, latencies)
+                for c, m, t in zip(candidates, medians, latencies, strict=True)
             ],
             "best": candidates[best],
             "defaults_median_ms": round(medians[0], 4),

@@ -97,7 +97,10 @@ class OnnxStaticQuantization(Pass):
                     **arguments,
                 )
         except Exception as exc:
-            hint = next((h for key, h in _HINTS.items() if key in str(exc)), "check the calibration data and op_types_to_quantize")
+            hint = next(
+                (h for key, h in _HINTS.items() if key in str(exc)),
+                "check the calibration data and op_types_to_quantize",
+            )
             raise pass_failure(type(self).__name__, exc, hint=hint) from exc
         context.report["calibration_samples"] = reader.samples
         quantized = report_quantized_ops(read_model_proto(target))

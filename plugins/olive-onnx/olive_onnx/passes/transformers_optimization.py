@@ -43,9 +43,15 @@ class OnnxTransformersOptimizationConfig(PassConfig):
         "(levels above 1 are specific to the target hardware); None uses the model type's default",
     )
     use_gpu: bool = Field(default=False, description="optimize for a GPU target (level > 1 only)")
+    float16: bool = Field(
+        default=False,
+        description="also convert the fused model to FP16, keeping FP32 inputs and outputs (for GPUs; CPUs gain "
+        "nothing); OnnxFloat16 offers more control",
+    )
     optimization_options: dict[str, bool | int] = Field(
         default_factory=dict,
-        description="fusion switches of onnxruntime.transformers FusionOptions, e.g. {'enable_gelu_approximation': true}",
+        description="fusion switches of onnxruntime.transformers FusionOptions, "
+        "e.g. {'enable_gelu_approximation': true}",
     )
 
 
@@ -61,6 +67,18 @@ class OnnxTransformersOptimization(Pass):
     version = "1"
     input_types = ("onnx",)
     output_type = "onnx"
+
+    def check_input(
+        self, model: ModelHandler, config: OnnxTransformersOptimizationConfig, context: PassContext
+    ) -> None:
+        super().check_input(model, config, context)
+        if config.float16:
+            from olive_onnx.inspect import refuse_float16
+
+            model_file, graph = read_graph(model)
+            refuse_float16(
+                graph, str(model_file), type(self).__name__, hint="set float16 to false: the model is FP16 already"
+            )
 
     def run(
         self, model: ModelHandler, config: OnnxTransformersOptimizationConfig, output_dir: Path, context: PassContext
@@ -85,7 +103,9 @@ class OnnxTransformersOptimization(Pass):
             if not hasattr(options, key):
                 known = ", ".join(sorted(k for k in vars(options) if not k.startswith("_")))
                 raise ConfigError(
-                    f"'{key}' is not an ONNX Runtime fusion option", path=f"optimization_options.{key}", hint=f"known: {known}"
+                    f"'{key}' is not an ONNX Runtime fusion option",
+                    path=f"optimization_options.{key}",
+                    hint=f"known: {known}",
                 )
             setattr(options, key, value)
 
@@ -102,9 +122,13 @@ class OnnxTransformersOptimization(Pass):
                     opt_level=config.opt_level,
                     use_gpu=config.use_gpu,
                 )
+                if config.float16:
+                    optimized.convert_float_to_float16(keep_io_types=True)
                 optimized.save_model_to_file(str(target), use_external_data_format=external)
         except Exception as exc:
-            raise pass_failure(type(self).__name__, exc, hint="check model_type against the model's architecture") from exc
+            raise pass_failure(
+                type(self).__name__, exc, hint="check model_type against the model's architecture"
+            ) from exc
 
         fused = fused_op_counts(read_model_proto(target))
         context.report["fused_ops"] = fused
@@ -116,4 +140,3 @@ class OnnxTransformersOptimization(Pass):
                 "attn_implementation='eager'; set num_heads and hidden_size if they cannot be detected"
             )
         return derive_output(model, target, attributes={"fused_ops": fused})
-
