@@ -113,6 +113,7 @@ class LocalCache(CacheBackend):
     @contextlib.contextmanager
     def staging(self) -> Iterator[Path]:
         folder = Path(tempfile.mkdtemp(prefix="step-", dir=self.staging_root))
+        folder.chmod(0o755)  # mkdtemp makes it private; a cache may be shared by a team
         try:
             yield folder
         finally:

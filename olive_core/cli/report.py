@@ -71,29 +71,53 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
 
 
+#: candidates shown as columns of the final table; the rest are in run.json
+MAX_COLUMNS = 6
+
+
+def _shown_candidates(result: WorkflowResult) -> list[CandidateResult]:
+    """Best first, then the Pareto front and near misses, then the rest in order."""
+    order = [*result.best, *result.pareto, *result.closest, *(c.index for c in result.candidates)]
+    shown: list[CandidateResult] = []
+    for index in dict.fromkeys(order):
+        shown.append(result.candidate(index))
+    return shown[:MAX_COLUMNS]
+
+
 def print_result(console: Console, result: WorkflowResult) -> None:
+    """A metrics table: one row per measured value, one column per model."""
     keys: list[str] = []
     for evaluation in [result.input_evaluation, *(c.evaluation for c in result.candidates)]:
         if evaluation is not None:
             keys += [k for k in evaluation.values if k not in keys]
     if keys:
-        table = Table(title="metrics", show_lines=False)
-        table.add_column("model")
-        for key in keys:
-            table.add_column(key, justify="right")
-        table.add_column("goals")
+        shown = _shown_candidates(result)
+        table = Table(title="metrics")
+        table.add_column("metric")
         if result.input_evaluation is not None:
-            table.add_row("input", *(_fmt(result.input_evaluation.values.get(k)) for k in keys), "")
-        for candidate in result.candidates:
-            label = f"{candidate.index + 1}{' (best)' if candidate.index in result.best else ''}"
-            if candidate.evaluation is None:
-                table.add_row(label, *("-" for _ in keys), "failed" if not candidate.ok else "")
-                continue
-            goals = "met" if candidate.evaluation.all_goals_met else "missed"
-            if not candidate.evaluation.goals:
-                goals = ""
-            table.add_row(label, *(_fmt(candidate.evaluation.values.get(k)) for k in keys), goals)
+            table.add_column("input", justify="right")
+        for candidate in shown:
+            tag = " best" if candidate.index in result.best else " pareto" if candidate.index in result.pareto else ""
+            table.add_column(f"#{candidate.index + 1}{tag}", justify="right")
+        for key in keys:
+            cells = [key]
+            if result.input_evaluation is not None:
+                cells.append(_fmt(result.input_evaluation.values.get(key)))
+            for candidate in shown:
+                evaluation = candidate.evaluation
+                if evaluation is None:
+                    cells.append("failed" if not candidate.ok else "-")
+                    continue
+                cell = _fmt(evaluation.values.get(key))
+                goal = evaluation.goals.get(key)
+                if goal is not None:
+                    cell = f"[green]{cell}[/]" if goal.met else f"[red]{cell}[/] (goal {_fmt(goal.target)})"
+                cells.append(cell)
+            table.add_row(*cells)
         console.print(table)
+        hidden = len(result.candidates) - len(shown)
+        if hidden > 0:
+            console.print(f"({hidden} more candidate(s) in run.json)")
     failed = [c for c in result.candidates if not c.ok]
     if result.ok:
         folders = ", ".join(str(result.output_dir / f) for f in result.written if f.startswith("model"))

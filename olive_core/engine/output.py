@@ -37,6 +37,7 @@ def write_model(model_type: ModelType, handle: ModelHandler, destination: Path, 
     """Copy the model's files into ``destination`` with a ``model.json``; return the new handle."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the output is meant to be shared
     try:
         main = _copy_all(model_type.model_files(handle), staging)
         if (staging / METADATA_FILE).exists():
