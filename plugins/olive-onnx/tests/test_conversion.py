@@ -51,14 +51,17 @@ def pytorch_handle(tmp_path: Path, source: str, **config: Any) -> ModelHandler:
     from olive_torch.pytorch_model import PyTorchModelConfig, PyTorchModelType
 
     (tmp_path / "net.py").write_text(textwrap.dedent(source))
-    io_config = {
-        "input_names": ["x"],
-        "input_shapes": [[2, 4]],
-        "input_types": ["float32"],
-        "output_names": ["y"],
-        "dynamic_axes": {"x": {0: "batch_size"}, "y": {0: "batch_size"}},
-    }
-    model_config = PyTorchModelConfig(model_loader="net.py:build", io_config=io_config, **config)
+    config.setdefault(
+        "io_config",
+        {
+            "input_names": ["x"],
+            "input_shapes": [[2, 4]],
+            "input_types": ["float32"],
+            "output_names": ["y"],
+            "dynamic_axes": {"x": {0: "batch_size"}, "y": {0: "batch_size"}},
+        },
+    )
+    model_config = PyTorchModelConfig(model_loader="net.py:build", **config)
     return PyTorchModelType().create_handle("input_model", model_config, tmp_path)
 
 
@@ -201,3 +204,32 @@ def test_a_traced_branch_that_differs_from_pytorch_is_caught(tmp_path: Path) -> 
     with pytest.raises(PassError, match="differs from PyTorch by up to") as error:
         convert(pytorch_handle(tmp_path, source), tmp_path / "out")
     assert "output 'y'" in error.value.reason and "[[1, 4]]" in error.value.reason
+
+
+def test_an_input_the_graph_drops_leaves_the_io_config(tmp_path: Path) -> None:
+    # TorchScript tracing removes inputs the model never reads; the ONNX handle must not list them.
+    source = """
+        import torch
+
+        class IgnoresMask(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = torch.nn.Linear(4, 3)
+
+            def forward(self, x, mask):
+                return self.proj(x)
+
+        def build():
+            return IgnoresMask()
+    """
+    io_config = {
+        "input_names": ["x", "mask"],
+        "input_shapes": [[2, 4], [2, 4]],
+        "input_types": ["float32", "float32"],
+        "output_names": ["y"],
+        "dynamic_axes": {"x": {0: "batch_size"}, "mask": {0: "batch_size"}, "y": {0: "batch_size"}},
+    }
+    result, context = convert(pytorch_handle(tmp_path, source, io_config=io_config), tmp_path / "out")
+    assert result.io_config.input_names == ["x"] and result.io_config.input_shapes == [[2, 4]]
+    assert "mask" not in result.io_config.dynamic_axes
+    assert any("does not use input(s) mask" in warning for warning in context.warnings)
