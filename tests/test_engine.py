@@ -195,3 +195,22 @@ def test_python_api_accepts_a_dict(toy_manager, toy_model, tmp_path):
         cache_dir=tmp_path / "c",
     )
     assert result.ok and Path(result.output_dir, "model", "model.json").exists()
+
+
+def test_packaging_keeps_extra_folders_apart_from_the_model(tmp_path):
+    from olive_core.engine.output import write_model
+    from olive_core.models.handler import ModelHandler
+    from olive_core.testing.toy import ToyModelType
+
+    source = tmp_path / "src"
+    (source / "pooling").mkdir(parents=True)
+    (source / "pooling" / "config.json").write_text('{"pooling": true}')
+    (source / "config.json").write_text('{"model": true}')
+    (source / "weights.json").write_text("{}")
+    handle = ModelHandler(type="toy", path=str(source / "weights.json"), files=[str(source / "config.json"), str(source / "pooling")])
+    packaged = write_model(ToyModelType(), handle, tmp_path / "out" / "model", {})
+    out = tmp_path / "out" / "model"
+    assert (out / "config.json").read_text() == '{"model": true}'
+    assert (out / "pooling" / "config.json").read_text() == '{"pooling": true}'
+    assert packaged.path == str(out / "weights.json")
+    assert oct((out / "model.json").stat().st_mode & 0o777) == "0o644"

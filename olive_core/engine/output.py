@@ -27,6 +27,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, default=str)
             handle.write("\n")
+        os.chmod(temp, 0o644)  # mkstemp makes it private; the output is meant to be shared
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -58,19 +59,26 @@ def write_model(model_type: ModelType, handle: ModelHandler, destination: Path, 
 
 
 def _copy_all(sources: list[Path], target: Path) -> str:
-    """Copy files and folder contents into ``target``; return the main model's relative path."""
+    """Copy the model and its extra files into ``target``; return the model's relative path.
+
+    The first source is the model: a folder model (an HF folder) is copied as the folder's
+    contents; extra files and folders (a tokenizer, a pooling config folder) keep their names.
+    """
     main = "."
     for index, source in enumerate(sources):
         source = Path(source)
-        if source.is_dir():
+        if index == 0 and source.is_dir():
             shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".git"))
-            name = "."
-        else:
-            name = source.name
-            if not (target / name).exists():
-                shutil.copy2(source, target / name)
+            continue
+        name = source.name
         if index == 0:
             main = name
+        if (target / name).exists():
+            continue
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", ".git"))
+        else:
+            shutil.copy2(source, target / name)
     return main
 
 
