@@ -202,3 +202,22 @@ def test_unknown_accelerator_and_cache_backend(write_workflow, toy_manager):
     errors = _errors(exc)
     assert any("accelerators.0.device: unknown accelerator 'gpux'" in e for e in errors)
     assert any("engine.cache.type: unknown cache backend 'redis'" in e for e in errors)
+
+
+def test_objective_must_name_a_measured_metric(write_workflow, toy_manager):
+    metrics = [{"name": "objective", "type": "toy_objective"}]
+    path = write_workflow(metrics=metrics, search={"objectives": [{"metric": "objective-los"}]})
+    with pytest.raises(ConfigError, match=r"search.objectives.0.metric: 'objective-los' is not a measured metric") as exc:
+        load_workflow(path, toy_manager)
+    assert "did you mean 'objective-loss'?" in str(exc.value)
+    with pytest.raises(ConfigError, match=r"measured: none \(add metrics\)"):
+        load_workflow(write_workflow(search={"objectives": [{"metric": "latency-p50"}]}), toy_manager)
+
+
+def test_metric_needs_known_data_and_sub_metrics(write_workflow, toy_manager):
+    path = write_workflow(metrics=[{"name": "lat", "type": "latency", "data": "nope"}])
+    with pytest.raises(ConfigError, match=r"metrics.0.data: no data named 'nope'"):
+        load_workflow(path, toy_manager)
+    path = write_workflow(metrics=[{"name": "o", "type": "toy_objective", "sub_metrics": ["speed"]}])
+    with pytest.raises(ConfigError, match=r"metrics.0.sub_metrics: metric 'toy_objective' has no sub-metric 'speed'"):
+        load_workflow(path, toy_manager)

@@ -21,7 +21,8 @@ from olive_core.config.resolved import (
     ResolvedWorkflow,
 )
 from olive_core.config.workflow import ComponentConfig, WorkflowConfig
-from olive_core.errors import ConfigError, ConfigErrors, OliveError, PluginError
+from olive_core.errors import ConfigError, ConfigErrors, OliveError, did_you_mean
+from olive_core.passes.searchable import search_space
 from olive_core.registry import Registry
 
 
@@ -76,16 +77,8 @@ def resolve_workflow(config: WorkflowConfig, registry: Registry, source: str | N
             "search.strategy",
         )
     cache = check.component("cache_backend", config.engine.cache, "engine.cache")
-    for index, objective in enumerate(config.search.objectives):
-        known = {f"{m.name}-{sub}" for m in metrics if m is not None for sub in m.sub_metrics}
-        if metrics and all(m is not None for m in metrics) and objective.metric not in known:
-            from olive_core.errors import did_you_mean
-
-            check.error(
-                f"search.objectives.{index}.metric",
-                f"'{objective.metric}' is not a measured metric",
-                did_you_mean(objective.metric, known) or f"measured: {', '.join(sorted(known)) or 'none'}",
-            )
+    if all(m is not None for m in metrics):  # else the metric's own error says enough
+        _objectives(config, metrics, check)  # type: ignore[arg-type]
     if check.errors:
         raise check.errors[0] if len(check.errors) == 1 else ConfigErrors(check.errors)
     return ResolvedWorkflow(
@@ -100,6 +93,17 @@ def resolve_workflow(config: WorkflowConfig, registry: Registry, source: str | N
         search=search,
         cache=cache,  # type: ignore[arg-type]
     )
+
+
+def _objectives(config: WorkflowConfig, metrics: list[ResolvedMetric], check: _Collector) -> None:
+    known = sorted(f"{m.name}-{sub}" for m in metrics for sub in m.sub_metrics)
+    for index, objective in enumerate(config.search.objectives):
+        if objective.metric not in known:
+            check.error(
+                f"search.objectives.{index}.metric",
+                f"'{objective.metric}' is not a measured metric",
+                did_you_mean(objective.metric, known) or f"measured: {', '.join(known) or 'none (add metrics)'}",
+            )
 
 
 def _accelerators(config: WorkflowConfig, check: _Collector) -> list[AcceleratorSpec]:
@@ -127,8 +131,6 @@ def _step(name: str, step: Any, check: _Collector) -> ResolvedStep | None:
         where = f"{path}.config.{index}" if many else f"{path}.config"
         alternatives.append(check.validate(cls.Config, raw, where))
     fallback = check.validate(cls.Config, step.fallback, f"{path}.fallback") if step.fallback is not None else None
-    from olive_core.passes.searchable import search_space
-
     try:
         space = search_space(cls.Config)
     except TypeError as exc:
@@ -136,8 +138,6 @@ def _step(name: str, step: Any, check: _Collector) -> ResolvedStep | None:
         space = {}
     for field in step.search:
         if field not in cls.Config.model_fields:
-            from olive_core.errors import did_you_mean
-
             check.error(f"{path}.search.{field}", f"'{step.type}' has no field '{field}'", did_you_mean(field, cls.Config.model_fields))
         elif field not in space and step.search[field] is not False and not isinstance(step.search[field], list):
             check.error(f"{path}.search.{field}", "this field is not searchable: give a list of values to search it")
@@ -182,8 +182,6 @@ def _metric(index: int, spec: Any, config: WorkflowConfig, check: _Collector) ->
         check.error(f"{path}.data", f"metric '{spec.type}' needs data: name an entry of 'data'")
         return None
     if spec.data is not None and spec.data not in config.data:
-        from olive_core.errors import did_you_mean
-
         known = list(config.data)
         check.error(f"{path}.data", f"no data named '{spec.data}'", did_you_mean(spec.data, known) or f"defined: {', '.join(known) or 'none'}")
         return None
@@ -199,4 +197,4 @@ def _metric(index: int, spec: Any, config: WorkflowConfig, check: _Collector) ->
     return ResolvedMetric(spec.name, spec.type, cls, resolved.config, spec.data, subs, dict(spec.goals))
 
 
-__all__ = ["resolve_workflow", "PluginError"]
+__all__ = ["resolve_workflow"]
