@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from olive_core.errors import ConfigError, DataError, ModelLoadError
 from olive_onnx.accelerators import DEVICE_PROVIDERS, available_providers
-from olive_onnx.files import resolve_model_file
+from olive_onnx.files import external_data_files, resolve_model_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -217,6 +217,7 @@ def open_session(
     """An ORT session on exactly ``provider``; an error if ORT could not use it."""
     import onnxruntime
 
+    external_data_files(model_file)  # never let ORT read data from outside the model's folder
     options = options if options is not None else session_options(settings)
     providers = [(provider, settings.provider_options)] if settings.provider_options else [provider]
     extra = {"disabled_optimizers": list(disabled_optimizers)} if disabled_optimizers else {}

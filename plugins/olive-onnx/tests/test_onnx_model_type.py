@@ -9,7 +9,7 @@ from pathlib import Path
 
 import onnx
 import pytest
-from conftest import matmul_graph, onnx_handle
+from conftest import CPU_SPEC, matmul_graph, onnx_handle, run_pass
 from onnx import TensorProto
 
 from olive_core.errors import ModelLoadError
@@ -117,9 +117,13 @@ def test_external_data_outside_the_folder_is_refused(
     with pytest.raises(ModelLoadError, match=message) as raised:
         model_type.check(onnx_handle(model_file))
     assert str(model_file) in str(raised.value)
-    # the content id and the packaged files must not read it either
+    # neither may the content id, a session or a pass read it
     with pytest.raises(ModelLoadError):
         model_type.content_id(onnx_handle(model_file))
+    with pytest.raises(ModelLoadError, match=message):
+        model_type.create_session(onnx_handle(model_file), CPU_SPEC, {})
+    with pytest.raises(ModelLoadError, match=message):
+        run_pass("OnnxDynamicQuantization", onnx_handle(model_file), model_file.parent / "out")
 
 
 def test_external_data_through_a_symlink_is_refused(model_type: OnnxModelType, save_onnx: Callable[..., Path]) -> None:

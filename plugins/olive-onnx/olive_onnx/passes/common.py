@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from olive_core.errors import OliveError, PassError
 from olive_core.models import ModelHandler
 
-from olive_onnx.files import read_model_proto, resolve_model_file
+from olive_onnx.files import external_data_files, read_model_proto, resolve_model_file
 from olive_onnx.runtime import TUNED_ATTRIBUTE
 
 if TYPE_CHECKING:
@@ -19,9 +19,15 @@ if TYPE_CHECKING:
 
 
 def read_graph(model: ModelHandler) -> tuple[Path, onnx.ModelProto]:
-    """The input's .onnx file and its graph without weights (for checks that must stay cheap)."""
+    """The input's .onnx file and its graph without weights (for checks that must stay cheap).
+
+    The external data locations are checked here because ORT's tools, given the file, load the
+    external data themselves.
+    """
     model_file = resolve_model_file(model.path).resolve()
-    return model_file, read_model_proto(model_file)
+    graph = read_model_proto(model_file)
+    external_data_files(model_file, graph)
+    return model_file, graph
 
 
 def derive_output(model: ModelHandler, model_file: Path, **changes: Any) -> ModelHandler:

@@ -92,6 +92,7 @@ class OnnxStaticQuantization(Pass):
                     quant_format=getattr(QuantFormat, config.quant_format),
                     activation_type=quant_type(config.activation_type),
                     calibrate_method=getattr(CalibrationMethod, config.calibrate_method),
+                    # ranges are a property of the float model: measure them where every op runs
                     calibration_providers=["CPUExecutionProvider"],
                     use_external_data_format=external,
                     **arguments,
