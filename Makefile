@@ -5,8 +5,11 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 CONSTRAINTS := -c constraints.txt
 PLUGIN_DIRS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
+AZURITE_VERSION := 3.35.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+# The Azure Storage emulator the olive-azure-cache tests start (npm package, pinned for Node 20).
+export AZURITE_BLOB := $(abspath .tools/azurite/node_modules/.bin/azurite-blob)
 
 .PHONY: demo test dev bench clean
 
@@ -15,7 +18,7 @@ demo: $(VENV)/.dev-installed
 	$(PY) examples/minilm/demo.py
 
 ## test: run every nox session (core alone, each plugin alone, example plugin, everything)
-test: $(VENV)/.nox-installed
+test: $(VENV)/.nox-installed .tools/azurite/.installed
 	$(VENV)/bin/nox
 
 ## dev: the development environment (editable core and plugins)
@@ -37,5 +40,10 @@ $(VENV)/.dev-installed: $(VENV)/bin/python constraints.txt pyproject.toml $(wild
 	$(PIP) install --quiet $(CONSTRAINTS) -e '.[test]' $(foreach p,$(PLUGIN_DIRS),-e '$(p)[test]') nox
 	touch $@
 
+.tools/azurite/.installed:
+	mkdir -p .tools/azurite
+	npm install --silent --no-audit --no-fund --prefix .tools/azurite azurite@$(AZURITE_VERSION)
+	touch $@
+
 clean:
-	rm -rf $(VENV) .nox examples/*/output
+	rm -rf $(VENV) .nox .tools examples/*/output

@@ -30,7 +30,13 @@ nox.options.sessions = ["core", "plugin", "example_plugin", "everything"]
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = True
 
-TEST_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OLIVE_STRICT_PLUGINS": "1"}
+TEST_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "OLIVE_STRICT_PLUGINS": "1",
+    # the Azurite emulator installed by `make test` (olive-azure-cache tests start it)
+    "AZURITE_BLOB": os.environ.get("AZURITE_BLOB", str(ROOT / ".tools/azurite/node_modules/.bin/azurite-blob")),
+}
 
 
 def _install(session: nox.Session, *targets: str) -> None:
