@@ -8,8 +8,13 @@ first of ``default_execution_providers``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from olive_core.accelerators import CPU, Accelerator
+from olive_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from olive_core.accelerators import AcceleratorSpec
 
 GPU_PROVIDERS = (
     "CUDAExecutionProvider",
@@ -63,3 +68,43 @@ NPU = Accelerator(
     default_execution_providers=NPU_PROVIDERS,
     is_available=_any_available(NPU_PROVIDERS),
 )
+
+
+#: where an execution provider comes from, for the error that says it is missing
+PROVIDER_PACKAGES = {
+    "CUDAExecutionProvider": "onnxruntime-gpu",
+    "TensorrtExecutionProvider": "onnxruntime-gpu (with TensorRT installed)",
+    "DmlExecutionProvider": "onnxruntime-directml",
+    "ROCMExecutionProvider": "an onnxruntime build with ROCm",
+    "MIGraphXExecutionProvider": "onnxruntime-migraphx",
+    "QNNExecutionProvider": "onnxruntime-qnn",
+    "OpenVINOExecutionProvider": "onnxruntime-openvino",
+    "VitisAIExecutionProvider": "the Ryzen AI build of onnxruntime",
+}
+
+
+def resolve_execution_provider(accelerator: AcceleratorSpec) -> str:
+    """The provider the session must use; an error (never a CPU fallback) when it is missing."""
+    available = available_providers()
+    if accelerator.execution_provider:
+        wanted: tuple[str, ...] = (accelerator.execution_provider,)
+    else:
+        wanted = DEVICE_PROVIDERS.get(accelerator.device, ())
+    for provider in wanted:
+        if provider in available:
+            return provider
+    import onnxruntime
+
+    named = " or ".join(wanted) if wanted else f"any provider for device '{accelerator.device}'"
+    package = PROVIDER_PACKAGES.get(wanted[0]) if len(wanted) == 1 else None
+    install = (
+        f"install {package} in place of onnxruntime, or "
+        if package
+        else "install an onnxruntime build that has it, or "
+    )
+    raise ConfigError(
+        f"accelerator '{accelerator}' needs {named}, which the installed onnxruntime "
+        f"{onnxruntime.__version__} does not have; available providers: {', '.join(available)}",
+        path="accelerators",
+        hint=f"{install}target one of the available providers",
+    )

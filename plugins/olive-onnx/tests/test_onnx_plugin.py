@@ -40,6 +40,7 @@ def test_light_modules_import_nothing_heavy() -> None:
     modules = [
         "olive_onnx.model",
         "olive_onnx.runtime",
+        "olive_onnx.settings",
         "olive_onnx.files",
         "olive_onnx.accelerators",
         *(f"olive_onnx.passes.{name}" for name in (

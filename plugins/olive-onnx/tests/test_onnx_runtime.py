@@ -13,9 +13,10 @@ from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import ConfigError, DataError, ModelLoadError
 from olive_core.models import ModelHandler
 
-from olive_onnx import runtime
+from olive_onnx import accelerators, runtime
 from olive_onnx.model import OnnxModelType
-from olive_onnx.runtime import create_session, effective_settings
+from olive_onnx.runtime import create_session
+from olive_onnx.settings import effective_settings
 
 CPU = AcceleratorSpec("cpu", "CPUExecutionProvider")
 
@@ -57,7 +58,7 @@ def test_tuned_settings_are_used_and_explicit_ones_win(
 ) -> None:
     tuned = tiny_bert.derive(attributes={"session_options": {"intra_op_num_threads": 1, "execution_mode": "parallel"}})
     assert effective_settings(tuned, {}).intra_op_num_threads == 1
-    with caplog.at_level(logging.INFO, logger="olive_onnx.runtime"):
+    with caplog.at_level(logging.INFO, logger="olive_onnx.settings"):
         merged = effective_settings(tuned, {"intra_op_num_threads": 2})
     assert merged.intra_op_num_threads == 2  # the workflow's explicit value
     assert merged.execution_mode == "parallel"  # the tuned value, not overridden
@@ -67,14 +68,17 @@ def test_tuned_settings_are_used_and_explicit_ones_win(
 
 
 def test_unknown_setting_is_ignored_with_a_warning(tiny_bert: ModelHandler, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="olive_onnx.runtime"):
+    with caplog.at_level(logging.WARNING, logger="olive_onnx.settings"):
         create_session(tiny_bert, CPU, {"torch_compile": True})
     assert "torch_compile" in caplog.text
 
 
 def test_invalid_setting_value_names_the_setting(tiny_bert: ModelHandler) -> None:
-    with pytest.raises(ConfigError, match="execution_mode"):
+    with pytest.raises(ConfigError, match="runtime.execution_mode: ONNX Runtime setting 'execution_mode'"):
         create_session(tiny_bert, CPU, {"execution_mode": "fast"})
+    bad_tuning = tiny_bert.derive(attributes={"session_options": {"intra_op_num_threads": -1}})
+    with pytest.raises(ConfigError, match="attributes.session_options.intra_op_num_threads"):
+        create_session(bad_tuning, CPU, {})
 
 
 @pytest.mark.parametrize(
@@ -88,7 +92,7 @@ def test_invalid_setting_value_names_the_setting(tiny_bert: ModelHandler) -> Non
 def test_missing_execution_provider_lists_the_available_ones(
     tiny_bert: ModelHandler, monkeypatch: pytest.MonkeyPatch, accelerator: AcceleratorSpec, expected: str
 ) -> None:
-    monkeypatch.setattr(runtime, "available_providers", lambda: ["AzureExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(accelerators, "available_providers", lambda: ["AzureExecutionProvider", "CPUExecutionProvider"])
     with pytest.raises(ConfigError) as raised:
         create_session(tiny_bert, accelerator, {})
     message = str(raised.value)
@@ -101,7 +105,7 @@ def test_a_provider_that_falls_back_to_cpu_is_an_error(
     tiny_bert: ModelHandler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if onnxruntime-gpu were installed but CUDA failed to initialize: ORT would run on CPU.
-    monkeypatch.setattr(runtime, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(accelerators, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
     with pytest.raises(
         ModelLoadError, match="could not initialize CUDAExecutionProvider.*fell back to CPUExecutionProvider"
     ):

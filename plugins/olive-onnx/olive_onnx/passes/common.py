@@ -12,7 +12,7 @@ from olive_core.errors import OliveError, PassError
 from olive_core.models import ModelHandler
 
 from olive_onnx.files import external_data_files, read_model_proto, resolve_model_file
-from olive_onnx.runtime import TUNED_ATTRIBUTE
+from olive_onnx.settings import TUNED_ATTRIBUTE
 
 if TYPE_CHECKING:
     import onnx

@@ -44,7 +44,9 @@ class OnnxGraphOptimization(Pass):
 
         from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto
         from olive_onnx.inspect import op_counts
-        from olive_onnx.runtime import SessionSettings, open_session, optimization_level, resolve_execution_provider
+        from olive_onnx.accelerators import resolve_execution_provider
+        from olive_onnx.runtime import open_session
+        from olive_onnx.settings import SessionSettings, optimization_level
 
         model_file, graph = read_graph(model)
         target = output_dir.resolve() / MODEL_FILE_NAME

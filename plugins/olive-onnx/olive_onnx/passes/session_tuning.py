@@ -15,7 +15,7 @@ from olive_core.models import ModelHandler
 from olive_core.passes import Pass, PassConfig, PassContext
 
 from olive_onnx.passes.common import read_graph
-from olive_onnx.runtime import TUNED_ATTRIBUTE, ExecutionMode, OptimizationLevel
+from olive_onnx.settings import TUNED_ATTRIBUTE, ExecutionMode, OptimizationLevel
 
 
 def _sequential() -> list[ExecutionMode]:
@@ -78,7 +78,9 @@ class OnnxSessionTuning(Pass):
     ) -> ModelHandler:
         from olive_onnx.dummy_inputs import dummy_inputs
         from olive_onnx.inspect import graph_inputs
-        from olive_onnx.runtime import OnnxSession, SessionSettings, open_session, resolve_execution_provider
+        from olive_onnx.accelerators import resolve_execution_provider
+        from olive_onnx.runtime import OnnxSession, open_session
+        from olive_onnx.settings import SessionSettings
 
         model_file, graph = read_graph(model)
         provider = resolve_execution_provider(context.accelerator)
