@@ -1,8 +1,9 @@
-"""The devices ONNX Runtime can target besides the CPU, and which execution providers reach them.
+"""The devices ONNX Runtime can target besides the CPU, and the execution provider a session uses.
 
 ``is_available`` asks the installed onnxruntime (imported only when called) whether any of the
-device's providers is compiled in; which provider a run uses is the workflow's choice, or the
-first of ``default_execution_providers``.
+device's providers is compiled in. :func:`resolve_execution_provider` picks the provider the run
+names, or else the first of the device's providers that is installed, and otherwise fails with
+the list of installed providers: a model never silently runs on the CPU instead.
 """
 
 from __future__ import annotations
