@@ -33,6 +33,7 @@ class ResolvedStep:
     #: the fields written in each alternative (pinned when searching)
     written: list[set[str]] = field(default_factory=list)
     search_overrides: dict[str, Any] = field(default_factory=dict)
+    optional: bool = False
 
 
 @dataclass

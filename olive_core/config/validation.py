@@ -151,6 +151,7 @@ def _step(name: str, step: Any, check: _Collector) -> ResolvedStep | None:
         fallback=fallback,
         written=[set(raw) for raw in step.alternatives],
         search_overrides=dict(step.search),
+        optional=step.optional,
     )
 
 

@@ -41,6 +41,7 @@ class PassStepConfig(_Strict):
 
     ``config`` is one config, or a list of alternative configs that the search chooses among.
     ``fallback`` is a config retried when the pass fails (after ``engine.retries`` plain retries).
+    ``optional`` adds "skip this step" to the step's choices.
     """
 
     type: str = Field(description="registered pass name, e.g. 'OnnxDynamicQuantization'")
@@ -52,6 +53,7 @@ class PassStepConfig(_Strict):
         description="per field: a list of values to search, {'low':..,'high':..}, or false to pin it",
     )
     fallback: dict[str, Any] | None = Field(default=None, description="config to retry with if the pass fails")
+    optional: bool = Field(default=False, description="also try the chain without this step")
 
     @field_validator("config", mode="plain")
     @classmethod

@@ -106,6 +106,8 @@ class Engine:
                     configs = check_point(self.workflow.steps, point)
                     parent, chain = input_model, []
                     for step in self.workflow.steps:
+                        if configs[step.name] is None:
+                            continue
                         model_id = runner.model_id(parent, step, configs[step.name], accelerator)
                         chain.append(PlannedStep(step.name, step.type, model_id, self.cache.get_model(model_id) is not None))
                         parent = parent.model_copy(update={"id": model_id})

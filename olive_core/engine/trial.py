@@ -68,6 +68,8 @@ class TrialRunner:
             return outcome
         model = self.input_model
         for step in self.workflow.steps:
+            if configs[step.name] is None:  # an optional step this candidate skips
+                continue
             result = self.steps.run(model, step, configs[step.name], self.accelerator)
             outcome.records.append(result.record)
             candidate.lineage.append(result.record.model_id)

@@ -25,7 +25,7 @@ def build_search_space(steps: list[ResolvedStep], searching: bool) -> SearchSpac
             alternatives.append(config.model_dump(mode="json"))
             dims = [] if not searching else _dimensions(step, declared, written)
             dimensions.append(dims)
-        spaces.append(StepSpace(step=step.name, alternatives=alternatives, dimensions=dimensions))
+        spaces.append(StepSpace(step=step.name, alternatives=alternatives, dimensions=dimensions, optional=step.optional))
     return SearchSpace(spaces)
 
 
@@ -58,6 +58,12 @@ def _dimensions(step: ResolvedStep, declared: dict[str, SearchDimension], writte
     return list(dims.values())
 
 
-def check_point(steps: list[ResolvedStep], point: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Validate a proposed point into each step's config class."""
-    return {step.name: step.cls.Config.model_validate(point[step.name]) for step in steps}
+def check_point(steps: list[ResolvedStep], point: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+    """Validate a proposed point into each step's config class; a skipped step stays None."""
+    configs: dict[str, Any] = {}
+    for step in steps:
+        raw = point[step.name]
+        if raw is None and not step.optional:
+            raise ValueError(f"step '{step.name}' is not optional")
+        configs[step.name] = None if raw is None else step.cls.Config.model_validate(raw)
+    return configs

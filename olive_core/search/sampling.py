@@ -37,8 +37,9 @@ def _field_key(step: str, alternative: int, field: str) -> str:
 def variables(space: SearchSpace) -> list[Variable]:
     result = []
     for step in space.steps:
-        if len(step.alternatives) > 1:
-            result.append(Variable(_alternative_key(step.step), choices=tuple(range(len(step.alternatives)))))
+        count = len(step.alternatives) + (1 if step.optional else 0)
+        if count > 1:  # the last index of an optional step means "skip"
+            result.append(Variable(_alternative_key(step.step), choices=tuple(range(count))))
         for index, dims in enumerate(step.dimensions):
             for dim in dims:
                 result.append(_variable(_field_key(step.step, index, dim.field), dim))
@@ -56,6 +57,9 @@ def assemble(space: SearchSpace, values: dict[str, Any]) -> Point:
     point: Point = {}
     for step in space.steps:
         index = int(values.get(_alternative_key(step.step), 0))
+        if index == len(step.alternatives):
+            point[step.step] = None
+            continue
         config = dict(step.alternatives[index])
         dims = step.dimensions[index] if step.dimensions else []
         for dim in dims:

@@ -1,6 +1,7 @@
 """The search space of a workflow: per pass step, its alternative configs and searchable fields.
 
-A point is a full config for every step: ``{"quantize": {"per_channel": True, ...}, ...}``.
+A point is a full config for every step: ``{"quantize": {"per_channel": True, ...}, ...}``; an
+optional step that is skipped has ``None``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from olive_core.models.hashing import canonical_json
 from olive_core.passes.searchable import SearchDimension
 
-Point = dict[str, dict[str, Any]]
+Point = dict[str, "dict[str, Any] | None"]
 
 
 @dataclass
@@ -23,9 +24,10 @@ class StepSpace:
     step: str
     alternatives: list[dict[str, Any]]
     dimensions: list[list[SearchDimension]] = field(default_factory=list)
+    optional: bool = False
 
-    def options(self) -> list[dict[str, Any]]:
-        """Every distinct full config of this step (only for discrete dimensions)."""
+    def options(self) -> list[dict[str, Any] | None]:
+        """Every distinct full config of this step (only for discrete dimensions); None = skip."""
         seen: dict[str, dict[str, Any]] = {}
         for base, dims in zip(self.alternatives, self.dimensions or [[] for _ in self.alternatives]):
             for dim in dims:
@@ -44,7 +46,8 @@ class StepSpace:
                         else:
                             config.pop(dim.field, None)
                 seen.setdefault(canonical_json(config), config)
-        return list(seen.values())
+        options: list[dict[str, Any] | None] = list(seen.values())
+        return options + [None] if self.optional else options
 
 
 @dataclass
@@ -67,4 +70,4 @@ class SearchSpace:
         """Every point; the last step varies fastest, so neighbours share their prefix."""
         options = [step.options() for step in self.steps]
         for combo in itertools.product(*options):
-            yield {step.step: dict(config) for step, config in zip(self.steps, combo)}
+            yield {step.step: dict(config) if config is not None else None for step, config in zip(self.steps, combo)}

@@ -175,3 +175,30 @@ def test_random_strategy_conditional_fields():
     while (point := strategy.ask()) is not None:
         points.append(point["s"])
     assert sorted(map(str, points)) == sorted(map(str, [{"mode": "a"}, {"mode": "b", "level": 1}, {"mode": "b", "level": 2}, {"mode": "b", "level": 3}]))
+
+
+def test_an_optional_step_is_tried_with_and_without(write_workflow, toy_manager):
+    path = write_workflow(
+        passes={
+            "scale": {"type": "ToyScale", "config": {"factor": 2.0}, "optional": True},
+            "round": {"type": "ToyRound", "config": [{"decimals": 0}, {"decimals": 1}]},
+        },
+    )
+    result = run(path, manager=toy_manager)
+    assert [(c.point["scale"], c.point["round"]["decimals"], len(c.lineage)) for c in result.candidates] == [
+        ({"factor": 2.0}, 0, 2),
+        ({"factor": 2.0}, 1, 2),
+        (None, 0, 1),
+        (None, 1, 1),
+    ]
+
+
+def test_random_and_nevergrad_can_skip_an_optional_step(write_workflow, toy_manager):
+    for search in ({"strategy": "random", "seed": 0}, {"strategy": "nevergrad", "config": {"budget": 30}, "max_trials": 30}):
+        path = write_workflow(
+            passes={"scale": {"type": "ToyScale", "config": {"factor": 2.0}, "optional": True}, "objective": {"type": "ToyObjective", "config": {"a": 1.5}}},
+            search=search,
+            **OBJECTIVE,
+        )
+        result = run(path, manager=toy_manager)
+        assert {c.point["scale"] is None for c in result.candidates} == {True, False}
