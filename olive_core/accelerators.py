@@ -16,6 +16,17 @@ class Accelerator:
     default_execution_providers: tuple[str, ...] = ()
     #: cheap check (no heavy import) whether the device can be used here at all
     is_available: Callable[[], bool] = field(default=lambda: True, compare=False)
+    #: the execution providers installed here, when the plugin can tell (asked only when needed)
+    installed_providers: Callable[[], list[str]] | None = field(default=None, compare=False)
+
+    def default_provider(self) -> str | None:
+        """The provider a workflow gets when it names the device only: the first installed default."""
+        if not self.default_execution_providers:
+            return None
+        if self.installed_providers is not None:
+            installed = set(self.installed_providers())
+            return next((p for p in self.default_execution_providers if p in installed), self.default_execution_providers[0])
+        return self.default_execution_providers[0]
 
 
 @dataclass(frozen=True)

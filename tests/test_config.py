@@ -221,3 +221,12 @@ def test_metric_needs_known_data_and_sub_metrics(write_workflow, toy_manager):
     path = write_workflow(metrics=[{"name": "o", "type": "toy_objective", "sub_metrics": ["speed"]}])
     with pytest.raises(ConfigError, match=r"metrics.0.sub_metrics: metric 'toy_objective' has no sub-metric 'speed'"):
         load_workflow(path, toy_manager)
+
+
+def test_device_without_providers_gets_the_first_installed_default():
+    from olive_core.accelerators import Accelerator
+
+    npu = Accelerator("npu", "test", ("QNNExecutionProvider", "OpenVINOExecutionProvider"), installed_providers=lambda: ["OpenVINOExecutionProvider", "CPUExecutionProvider"])
+    assert npu.default_provider() == "OpenVINOExecutionProvider"
+    unknown = Accelerator("npu", "test", ("QNNExecutionProvider",))
+    assert unknown.default_provider() == "QNNExecutionProvider"

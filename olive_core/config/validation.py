@@ -115,7 +115,7 @@ def _accelerators(config: WorkflowConfig, check: _Collector) -> list[Accelerator
         if not device.is_available():
             check.error(f"accelerators.{index}.device", f"accelerator '{accelerator.device}' is not available on this machine")
             continue
-        providers = accelerator.execution_providers or list(device.default_execution_providers[:1]) or [None]
+        providers = accelerator.execution_providers or [device.default_provider()]
         specs += [AcceleratorSpec(accelerator.device, provider) for provider in providers]
     return specs
 

@@ -39,6 +39,7 @@ class StepRunner:
         retries: int = 0,
         data: Any = None,
         on_event: Any = None,
+        runtime_settings: dict[str, Any] | None = None,
     ) -> None:
         self.cache = cache
         self.hooks = hooks
@@ -46,6 +47,7 @@ class StepRunner:
         self.retries = retries
         self.data = data
         self.on_event = on_event or (lambda *args: None)
+        self.runtime_settings = runtime_settings or {}
 
     def model_id(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec) -> str:
         return derived_model_id(parent.id, step.type, step.cls.version, config.model_dump(mode="json"), accelerator.key())
@@ -102,7 +104,7 @@ class StepRunner:
     ) -> tuple[ModelHandler | None, str, bool]:
         """Run the pass once; returns (model, error, whether a retry may help)."""
         the_pass = step.cls()
-        context = PassContext(accelerator=accelerator, step=step.name, data=self.data)
+        context = PassContext(accelerator=accelerator, step=step.name, data=self.data, runtime_settings=dict(self.runtime_settings))
         self.on_event("step_started", step.name)
         started = time.perf_counter()
         try:

@@ -56,6 +56,7 @@ class TrialRunner:
             retries=workflow.config.engine.retries,
             data=evaluator.batches if evaluator is not None else None,
             on_event=on_event,
+            runtime_settings=workflow.config.runtime.settings(),
         )
 
     def run(self, index: int, point: dict[str, dict[str, Any]]) -> TrialOutcome:

@@ -30,6 +30,8 @@ class PassContext:
     step: str = ""
     #: ``data(name)`` returns the named data config's batches (for calibration)
     data: Callable[[str], Iterable[dict[str, Any]]] | None = None
+    #: the workflow's runtime settings (threads, provider options), for passes that run the model
+    runtime_settings: dict[str, Any] = field(default_factory=dict)
     #: facts the pass reports about its work (fused-op counts, ...), kept in the lineage
     report: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

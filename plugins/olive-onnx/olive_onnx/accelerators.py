@@ -61,6 +61,7 @@ GPU = Accelerator(
     description="a GPU through ONNX Runtime (CUDA, TensorRT, ROCm, MIGraphX or DirectML)",
     default_execution_providers=GPU_PROVIDERS,
     is_available=_any_available(GPU_PROVIDERS),
+    installed_providers=available_providers,
 )
 
 NPU = Accelerator(
@@ -68,6 +69,7 @@ NPU = Accelerator(
     description="an NPU through ONNX Runtime (Qualcomm QNN, AMD Vitis AI or Intel OpenVINO)",
     default_execution_providers=NPU_PROVIDERS,
     is_available=_any_available(NPU_PROVIDERS),
+    installed_providers=available_providers,
 )
 
 
