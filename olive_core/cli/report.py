@@ -84,6 +84,28 @@ def _shown_candidates(result: WorkflowResult) -> list[CandidateResult]:
     return shown[:MAX_COLUMNS]
 
 
+def describe_candidates(candidates: list[CandidateResult], shown: list[CandidateResult]) -> dict[int, str]:
+    """What sets each shown candidate apart: skipped steps and the options that vary."""
+    if len(candidates) < 2:
+        return {}
+    varying: dict[str, set[str]] = {}
+    for step in candidates[0].point:
+        configs = [config for c in candidates if (config := c.point.get(step)) is not None]
+        keys = {k for config in configs for k in config}
+        varying[step] = {k for k in keys if len({repr(config.get(k)) for config in configs}) > 1}
+    descriptions = {}
+    for candidate in shown:
+        parts = []
+        for step, config in candidate.point.items():
+            if config is None:
+                parts.append(f"{step}: skipped")
+            elif varying.get(step):
+                options = ", ".join(f"{k}={config.get(k)}" for k in sorted(varying[step]) if k in config)
+                parts.append(f"{step}: {options}")
+        descriptions[candidate.index] = "; ".join(parts) or "(same options)"
+    return descriptions
+
+
 def print_result(console: Console, result: WorkflowResult) -> None:
     """A metrics table: one row per measured value, one column per model."""
     keys: list[str] = []
@@ -115,6 +137,8 @@ def print_result(console: Console, result: WorkflowResult) -> None:
                 cells.append(cell)
             table.add_row(*cells)
         console.print(table)
+        for index, text in describe_candidates(result.candidates, shown).items():
+            console.print(f"  #{index + 1}: {text}")
         hidden = len(result.candidates) - len(shown)
         if hidden > 0:
             console.print(f"({hidden} more candidate(s) in run.json)")

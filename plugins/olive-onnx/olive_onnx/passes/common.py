@@ -61,3 +61,28 @@ def quiet_logger(*names: str) -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+class _AdviceToDebug(logging.Filter):
+    """Turn ORT's generic advice, logged on the root logger, into debug records of ours."""
+
+    ADVICE = ("Please consider", "Please use QuantFormat")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith(self.ADVICE):
+            logging.getLogger("olive_onnx.ort").debug("%s", record.getMessage())
+            return False
+        return True
+
+
+@contextmanager
+def ort_advice_as_debug() -> Iterator[None]:
+    """ORT's quantizers print advice on every call through the root logger; keep it out of the
+    user's terminal (it is generic and the passes already follow it or let the user choose)."""
+    advice = _AdviceToDebug()
+    root = logging.getLogger()
+    root.addFilter(advice)
+    try:
+        yield
+    finally:
+        root.removeFilter(advice)

@@ -7,7 +7,7 @@ from pathlib import Path
 from olive_core.models import ModelHandler
 from olive_core.passes import Pass, PassContext
 
-from olive_onnx.passes.common import derive_output, pass_failure
+from olive_onnx.passes.common import derive_output, pass_failure, ort_advice_as_debug
 from olive_onnx.passes.quantization_common import (
     QuantizationConfig,
     common_arguments,
@@ -51,7 +51,7 @@ class OnnxDynamicQuantization(Pass):
         # without a default type the quantizer fails on a fused graph.
         arguments = common_arguments(config, {"DefaultTensorType": onnx.TensorProto.FLOAT})
         try:
-            with working_directory():
+            with working_directory(), ort_advice_as_debug():
                 quantize_dynamic(
                     str(model_file),
                     str(target),

