@@ -29,6 +29,17 @@ def passes(name: str | None, debug: bool) -> None:
     _show_pass(name, cls, registry.get("pass", name).source)
 
 
+def _type_name(annotation: object) -> str:
+    """A field's type as a user reads it: ``int``, ``list[str] | None``, ``'QDQ' | 'QOperator'``."""
+    import typing
+
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(repr(value) for value in typing.get_args(annotation))
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
 def _show_pass(name: str, cls: type, source: object) -> None:
     from pydantic_core import PydanticUndefined
 
@@ -42,7 +53,7 @@ def _show_pass(name: str, cls: type, source: object) -> None:
     click.echo("  options:")
     for field_name, info in cls.Config.model_fields.items():
         default = "required" if info.default is PydanticUndefined and info.default_factory is None else repr(info.get_default(call_default_factory=True))
-        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
+        annotation = _type_name(info.annotation)
         line = f"    {field_name} ({annotation}, default {default})"
         if field_name in space:
             dim = space[field_name]
