@@ -214,3 +214,39 @@ def test_packaging_keeps_extra_folders_apart_from_the_model(tmp_path):
     assert (out / "pooling" / "config.json").read_text() == '{"pooling": true}'
     assert packaged.path == str(out / "weights.json")
     assert oct((out / "model.json").stat().st_mode & 0o777) == "0o644"
+
+
+def test_a_killed_run_loses_nothing_and_leaves_nothing_trusted(write_workflow, tmp_path):
+    """SIGKILL during a pass: the finished step is reused, the half-written one is recomputed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    slow = write_workflow(passes={"scale": {"type": "ToyScale", "config": {"factor": 2.0}}, "slow": {"type": "ToyFlaky", "config": {"sleep_s": 60}}})
+    env = {**os.environ, "OLIVE_PLUGINS": "olive_core.testing.toy"}
+    process = subprocess.Popen([sys.executable, "-m", "olive_core", "run", str(slow), "-q"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staging = tmp_path / "cache" / "staging"
+    deadline = time.monotonic() + 60
+    while not list(staging.glob("*/partial.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert list(staging.glob("*/partial.json")), "the slow pass never started"
+    assert not (tmp_path / "out" / "model").exists()
+
+    from olive_core.engine.api import run
+    from olive_core.plugins import create_plugin_manager
+
+    quick = write_workflow(passes={"scale": {"type": "ToyScale", "config": {"factor": 2.0}}, "slow": {"type": "ToyFlaky", "config": {"sleep_s": 0}}})
+    result = run(quick, manager=create_plugin_manager(extra_plugins=["olive_core.testing.toy"]))
+    assert result.ok
+    assert [r.status for r in result.steps.values()] == ["cached", "ran"]
+    assert not (Path(result.candidates[0].model.path).parent / "partial.json").exists()
+    from olive_core.cache.local import LocalCache, LocalCacheConfig
+
+    cache = LocalCache(LocalCacheConfig(dir=str(tmp_path / "cache")))
+    assert cache.gc().removed_orphans == 1  # the killed run's staging folder
+    assert list(staging.iterdir()) == []
+    cache.close()

@@ -141,6 +141,7 @@ class ToyFlakyConfig(PassConfig):
     fail_times: int = Field(default=0, ge=0, description="fail this many times (counted in counter_file), then succeed")
     counter_file: str = Field(default="", description="file counting attempts across retries")
     always_fail: bool = Field(default=False, description="fail every time")
+    sleep_s: float = Field(default=0.0, ge=0, description="work this long first (for tests that kill a run)")
 
 
 class ToyFlaky(Pass):
@@ -151,6 +152,11 @@ class ToyFlaky(Pass):
     output_type = "toy"
 
     def run(self, model: ModelHandler, config: ToyFlakyConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        if config.sleep_s:
+            import time
+
+            (output_dir / "partial.json").write_text("{")  # what a killed pass leaves behind
+            time.sleep(config.sleep_s)
         if config.always_fail:
             raise PassError("ToyFlaky", "configured to always fail")
         if config.fail_times:
