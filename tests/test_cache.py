@@ -134,3 +134,23 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(CacheError, match="cannot create the cache folder"):
         LocalCache(LocalCacheConfig(dir=str(blocker / "cache")))
+
+
+def test_a_backend_without_a_remote_tier_says_so(cache):
+    from olive_core.errors import CacheError
+
+    assert not cache.has_remote
+    calls = (cache.remote_entries, cache.push, cache.pull, lambda: cache.delete_remote(["ab" * 32]))
+    for call in calls:
+        with pytest.raises(CacheError, match="has no remote tier") as error:
+            call()
+        assert "--workflow" in str(error.value)
+
+
+def test_progress_goes_to_the_callback_else_to_the_log(cache, caplog):
+    cache.report_progress("waiting for 1 upload")
+    assert "waiting for 1 upload" in caplog.text
+    lines: list[str] = []
+    cache.progress = lines.append
+    cache.report_progress("waiting for 0 uploads")
+    assert lines == ["waiting for 0 uploads"] and "0 uploads" not in caplog.text

@@ -131,3 +131,20 @@ def test_cache_commands(invoke, write_workflow, tmp_path):
     cleared = invoke("cache", "clear", "--cache-dir", cache_dir, "--yes")
     assert cleared.exit_code == 0
     assert "0 model(s)" in invoke("cache", "list", "--cache-dir", cache_dir).output
+
+
+def test_remote_cache_commands_need_a_backend_with_a_remote_tier(invoke, tmp_path):
+    for args in (["push"], ["pull"], ["delete", "--all", "--yes"], ["list", "--remote"]):
+        result = invoke("cache", *args, "--cache-dir", str(tmp_path / "cache"))
+        assert result.exit_code == 2, args
+        assert "cache backend 'local' has no remote tier" in result.output and "--workflow" in result.output
+
+
+def test_cache_commands_open_the_cache_a_workflow_configures(invoke, write_workflow, tmp_path):
+    path = write_workflow(engine={"output_dir": "out", "cache": {"type": "local", "config": {"dir": "wf-cache"}}})
+    invoke("run", str(path))
+    listing = invoke("cache", "list", "--workflow", str(path))
+    assert listing.exit_code == 0 and "2 model(s) in " + str(tmp_path / "wf-cache") in listing.output
+    assert "0 model(s)" in invoke("cache", "list", "-w", str(path), "--cache-dir", str(tmp_path / "other")).output
+    pushed = invoke("cache", "push", "-w", str(path))
+    assert pushed.exit_code == 2 and "cache backend 'local' has no remote tier" in pushed.output

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from olive_core.errors import CacheError
 from olive_core.models.handler import ModelHandler
+
+logger = logging.getLogger("olive_core.cache")
 
 
 class CacheBackendConfig(BaseModel):
@@ -36,6 +40,19 @@ class GcReport:
     freed_bytes: int = 0
 
 
+@dataclass
+class TransferReport:
+    """What ``push`` or ``pull`` moved between the local and the remote tier."""
+
+    models: int = 0
+    records: int = 0
+    bytes: int = 0
+    #: entries the other side already had
+    skipped: int = 0
+    #: ids (with the reason) that could not be moved, e.g. a damaged remote entry
+    failed: list[str] = field(default_factory=list)
+
+
 class CacheBackend(ABC):
     """Stores each step's output model under its derived id, and JSON records (evaluations).
 
@@ -47,6 +64,13 @@ class CacheBackend(ABC):
 
     #: where this cache keeps things, for messages
     location: str = ""
+    #: whether this backend has a remote tier (``olive cache push/pull/delete``, ``list --remote``)
+    has_remote: ClassVar[bool] = False
+    #: where the remote tier lives, for messages
+    remote_location: str = ""
+    #: receives one-line progress messages (uploads awaited at close); None: logged as warnings,
+    #: which the CLI shows on stderr unless -q
+    progress: Callable[[str], None] | None = None
 
     @abstractmethod
     def get_model(self, model_id: str) -> ModelHandler | None:
@@ -85,4 +109,35 @@ class CacheBackend(ABC):
         """Remove damaged entries, orphan artifacts and staging leftovers of killed runs."""
 
     def close(self) -> None:
-        """Release open handles."""
+        """Release open handles; a backend with a remote tier first waits for its pending uploads."""
+
+    def report_progress(self, message: str) -> None:
+        """Tell the user what a slow cache operation is waiting for."""
+        if self.progress is not None:
+            self.progress(message)
+        else:
+            logger.warning("%s", message)
+
+    # -- the remote tier: optional; backends without one raise a CacheError that says so ------
+
+    def remote_entries(self) -> Iterator[CacheEntry]:
+        """Every model the remote tier holds."""
+        raise self._no_remote()
+
+    def push(self) -> TransferReport:
+        """Upload every local entry the remote tier lacks (uploads that earlier runs left pending first)."""
+        raise self._no_remote()
+
+    def pull(self, model_ids: Sequence[str] | None = None) -> TransferReport:
+        """Download these models (every remote entry when None) into the local tier, verified."""
+        raise self._no_remote()
+
+    def delete_remote(self, model_ids: Sequence[str]) -> int:
+        """Remove these models from the remote tier; returns how many were there."""
+        raise self._no_remote()
+
+    def _no_remote(self) -> CacheError:
+        return CacheError(
+            f"the cache at {self.location or '?'} ({type(self).__name__}) has no remote tier",
+            hint="pass --workflow FILE whose engine.cache names a backend with a remote tier (e.g. 'azure' from olive-azure-cache)",
+        )
