@@ -1,0 +1,282 @@
+"""Search efficiency: trials each strategy needs to get within 2% of the exhaustive optimum.
+
+Two problems. The synthetic ToyObjective (olive_core.testing.toy, optimum known, milliseconds
+per trial) on a grid; and the MiniLM search of examples/minilm/search.json (fusion on/off x
+dynamic/static INT8 x per-channel x reduce-range x excluded nodes; latency under a cosine >= 0.99
+goal). The exhaustive run measures every point once; every other strategy then runs through
+the same engine and cache, and since evaluations are cached by model id, all strategies see the
+same measurement of a given model: they differ in where they look, not in timing noise.
+
+"Within 2%" is measured as the gap (best so far - optimum) / (worst - optimum), over the
+feasible points of the exhaustive run: the toy's optimum is 0, so a gap relative to the optimum
+itself would be undefined. For MiniLM the table also shows best-found latency / optimum.
+
+    python bench/search_efficiency.py [--smoke] [--problems toy minilm] [--seeds 10]
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import harness
+
+STRATEGIES = ("exhaustive", "random", "nevergrad:NGOpt", "nevergrad:TwoPointsDE", "nevergrad:DiscreteOnePlusOne")
+TOY_GRID = tuple(x / 2 for x in range(-8, 9))  # a in -4..4 by 0.5: 17 x 5 (b) x 2 (c) = 170 points
+SMOKE_TOY_GRID = (-1.0, 1.5, 3.0)
+
+
+@dataclass
+class Problem:
+    """A workflow to search and the metric key whose value (lower is better) ranks feasible points."""
+
+    name: str
+    workflow: dict[str, Any]
+    objective: str
+    budget: int
+    checkpoints: list[int]
+    manager: Any = None
+    exhaustive: list[float | None] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> list[float]:
+        return [v for v in self.exhaustive if v is not None]
+
+    @property
+    def optimum(self) -> float:
+        return min(self.feasible)
+
+    @property
+    def worst(self) -> float:
+        return max(self.feasible)
+
+    def gap(self, value: float | None) -> float:
+        """0 at the optimum, 1 at the worst feasible point; 1 also for nothing feasible yet."""
+        if value is None:
+            return 1.0
+        span = self.worst - self.optimum
+        return (value - self.optimum) / span if span > 0 else 0.0
+
+
+def toy_problem(work: Path, smoke: bool) -> Problem:
+    from olive_core.plugins import create_plugin_manager
+    from olive_core.testing.toy import write_toy_model
+
+    model = write_toy_model(work / "toy-input" / "weights.json", [[1.0, 0.5], [-0.5, 2.0]], [0.0, 0.1])
+    workflow = {
+        "input_model": {"type": "toy", "config": {"model_path": str(model)}},
+        "metrics": [{"name": "objective", "type": "toy_objective", "sub_metrics": ["loss"]}],
+        "passes": {"objective": {"type": "ToyObjective", "search": {"a": list(SMOKE_TOY_GRID if smoke else TOY_GRID)}}},
+        "search": {"objectives": [{"metric": "objective-loss"}]},
+    }
+    budget = 10 if smoke else 60
+    manager = create_plugin_manager(extra_plugins=["olive_core.testing.toy"])
+    return Problem("toy", workflow, "objective-loss", budget, [5, 10] if smoke else [10, 20, 40, 60], manager)
+
+
+def minilm_problem(smoke: bool) -> Problem:
+    import minilm
+
+    budget = 3 if smoke else 40
+    return Problem("minilm", minilm.search_recipe(smoke), "latency-p50", budget, [2, 3] if smoke else [10, 20, 30, 40])
+
+
+def trajectory(result: Any, key: str) -> list[float | None]:
+    """Each trial's objective in the order asked; None where it failed or missed a goal."""
+    values: list[float | None] = []
+    for candidate in sorted(result.candidates, key=lambda c: c.index):
+        evaluation = candidate.evaluation
+        feasible = candidate.ok and evaluation is not None and evaluation.all_goals_met
+        if feasible and evaluation.directions[key] != "min":
+            raise ValueError(f"{key} is not minimized; this benchmark ranks by lower is better")
+        values.append(evaluation.values[key] if feasible else None)
+    return values
+
+
+def run_search(problem: Problem, strategy: str, seed: int, work: Path, cache: Path) -> tuple[list[float | None], Any]:
+    """One search through olive_core.run; returns its trajectory and the result."""
+    from olive_core.engine.api import run
+
+    config = copy.deepcopy(problem.workflow)
+    kind, _, optimizer = strategy.partition(":")
+    search = {**config.get("search", {}), "strategy": kind, "seed": seed}
+    if kind != "exhaustive":
+        search["max_trials"] = problem.budget
+    if optimizer:
+        search["config"] = {"optimizer": optimizer, "budget": problem.budget}
+    config["search"] = search
+    output = work / f"{problem.name}-{strategy.replace(':', '-')}-{seed}"
+    shutil.rmtree(output, ignore_errors=True)
+    result = run(config, output_dir=output, cache_dir=cache, manager=problem.manager, on_event=_progress(problem))
+    shutil.rmtree(output, ignore_errors=True)  # the figures are in the result; model copies are not needed
+    return trajectory(result, problem.objective), result
+
+
+def _progress(problem: Problem) -> Any:
+    """Print MiniLM trials as they finish (they take seconds to minutes); the toy's are too many."""
+    if problem.name == "toy":
+        return None
+
+    def on_event(kind: str, detail: Any) -> None:
+        if kind != "candidate_done":
+            return
+        steps = {name: _short(config) for name, config in detail.point.items() if name != "convert"}
+        values = detail.evaluation.values if detail.evaluation is not None else {}
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in values.items()) or (detail.error or "")[:90]
+        print(f"  trial {detail.index:3d} {steps}: {shown}", flush=True)
+
+    return on_event
+
+
+def _short(config: dict[str, Any] | None) -> str:
+    if config is None:
+        return "skip"
+    flags = [k for k in ("per_channel", "reduce_range") if config.get(k)]
+    if config.get("nodes_to_exclude"):
+        flags.append(f"excl{len(config['nodes_to_exclude'])}")
+    return "+".join(flags) or "on"
+
+
+def first_within(problem: Problem, values: Sequence[float | None], tolerance: float) -> int | None:
+    """1-based trial at which the best so far first came within ``tolerance`` of the optimum."""
+    best: float | None = None
+    for index, value in enumerate(values, start=1):
+        if value is not None and (best is None or value < best):
+            best = value
+        if best is not None and problem.gap(best) <= tolerance:
+            return index
+    return None
+
+
+def best_after(values: Sequence[float | None], trials: int) -> float | None:
+    found = [v for v in values[:trials] if v is not None]
+    return min(found) if found else None
+
+
+def _median_or_none(values: Sequence[float | None]) -> float | None:
+    """Median of the values found; None when a run found nothing feasible (counted as worst)."""
+    ranked = sorted(v if v is not None else float("inf") for v in values)
+    middle = statistics.median(ranked) if ranked else float("inf")
+    return None if middle == float("inf") else middle
+
+
+def summarize(problem: Problem, runs: list[list[float | None]], tolerance: float) -> dict[str, Any]:
+    needed = [first_within(problem, values, tolerance) for values in runs]
+    reached = [n for n in needed if n is not None]
+    # a seed that never got there counts as "more than it ran" in the median
+    ranked = sorted(n if n is not None else float("inf") for n in needed)
+    median = statistics.median(ranked) if ranked else None
+    at = {}
+    for trials in problem.checkpoints:
+        gaps = [problem.gap(best_after(values, trials)) for values in runs]
+        at[str(trials)] = {
+            "median_gap": statistics.median(gaps),
+            "within_tolerance": sum(g <= tolerance for g in gaps) / len(gaps),
+            "median_best": _median_or_none([best_after(values, trials) for values in runs]),
+        }
+    return {
+        "runs": len(runs),
+        "trials_needed": needed,
+        "trials_needed_median": median if median != float("inf") else None,
+        "trials_needed_min": min(reached) if reached else None,
+        "trials_needed_max": max(reached) if reached else None,
+        "reached": f"{len(reached)}/{len(runs)}",
+        "trials_run": [len(values) for values in runs],
+        "failed_or_infeasible_trials": [sum(v is None for v in values) for values in runs],
+        "at_budget": at,
+    }
+
+
+def study(problem: Problem, strategies: Sequence[str], seeds: int, tolerance: float, work: Path) -> dict[str, Any]:
+    cache = work / ("cache" if problem.name == "minilm" else f"{problem.name}-cache")
+    runs_dir = work / "search-efficiency"
+    print(f"\n== {problem.name}: exhaustive", flush=True)
+    start = time.perf_counter()
+    problem.exhaustive, result = run_search(problem, "exhaustive", 0, runs_dir, cache)
+    exhaustive_seconds = time.perf_counter() - start
+    if not problem.feasible:
+        raise RuntimeError(f"{problem.name}: no feasible point in the exhaustive run")
+    best = min(range(len(problem.exhaustive)), key=lambda i: problem.exhaustive[i] if problem.exhaustive[i] is not None else float("inf"))
+    figures: dict[str, Any] = {
+        "space_size": len(problem.exhaustive),
+        "feasible_points": len(problem.feasible),
+        "failed_or_infeasible_points": len(problem.exhaustive) - len(problem.feasible),
+        "optimum": problem.optimum,
+        "worst_feasible": problem.worst,
+        "optimum_point": sorted(result.candidates, key=lambda c: c.index)[best].point,
+        "exhaustive_seconds": exhaustive_seconds,
+        "exhaustive_values": problem.exhaustive,
+        "budget": problem.budget,
+        "strategies": {"exhaustive": summarize(problem, [problem.exhaustive], tolerance)},
+    }
+    for strategy in strategies:
+        if strategy == "exhaustive":
+            continue
+        print(f"== {problem.name}: {strategy} x {seeds} seeds, {problem.budget} trials each", flush=True)
+        start = time.perf_counter()
+        runs = [run_search(problem, strategy, seed, runs_dir, cache)[0] for seed in range(seeds)]
+        figures["strategies"][strategy] = {**summarize(problem, runs, tolerance), "seconds": time.perf_counter() - start}
+    return figures
+
+
+def print_problem(name: str, figures: dict[str, Any], tolerance: float, unit: str) -> str:
+    budget = figures["budget"]
+    checkpoints = list(next(iter(figures["strategies"].values()))["at_budget"])
+    headers = ["strategy", "runs", f"trials to <= {tolerance:.0%} (median)", "min-max", "reached"]
+    headers += [f"gap / reached @{c}" for c in checkpoints]
+    rows = []
+    for strategy, stats in figures["strategies"].items():
+        median = stats["trials_needed_median"]
+        needed = f"{median:g}" if median is not None else f"> {max(stats['trials_run'])}"
+        spread = f"{stats['trials_needed_min']}-{stats['trials_needed_max']}" if stats["trials_needed_min"] else "-"
+        row = [strategy, stats["runs"], needed, spread, stats["reached"]]
+        for c in checkpoints:
+            at = stats["at_budget"][c]
+            row.append(f"{at['median_gap']:.1%} / {at['within_tolerance']:.0%}")
+        rows.append(row)
+    text = harness.table(headers, rows)
+    print(f"\n{name}: {figures['space_size']} points ({figures['feasible_points']} feasible), optimum "
+          f"{figures['optimum']:.4g}{unit}, worst feasible {figures['worst_feasible']:.4g}{unit}; "
+          f"random and nevergrad ran {budget} trials per seed")
+    print(text)
+    return text
+
+
+def main() -> int:
+    def options(parser: Any) -> None:
+        parser.add_argument("--problems", nargs="+", default=["toy", "minilm"], choices=["toy", "minilm"])
+        parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
+        parser.add_argument("--seeds", type=int, default=None, help="runs per stochastic strategy (default 10 toy / 5 MiniLM)")
+        parser.add_argument("--tolerance", type=float, default=0.02)
+
+    args = harness.arguments(__doc__.split("\n\n")[0], options)
+    strategies = args.strategies if not args.smoke else ["exhaustive", "random", "nevergrad:NGOpt"]
+    report = harness.Report(
+        "search_efficiency",
+        {"smoke": args.smoke, "strategies": strategies, "tolerance": args.tolerance, "problems": args.problems,
+         "seeds": args.seeds, "gap": "(best so far - optimum) / (worst feasible - optimum), exhaustive points"},
+    )
+    for name in args.problems:
+        if name == "toy":
+            problem = toy_problem(args.work_dir, args.smoke)
+            seeds = args.seeds or (2 if args.smoke else 10)
+        else:
+            problem = minilm_problem(args.smoke)
+            seeds = args.seeds or (1 if args.smoke else 5)
+            report.settings["minilm_workflow"] = problem.workflow
+        figures = study(problem, strategies, seeds, args.tolerance, args.work_dir)
+        figures["seeds"] = seeds
+        figures["table"] = print_problem(name, figures, args.tolerance, " ms" if name == "minilm" else "")
+        report.figures[name] = figures
+    report.write(args.results_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
