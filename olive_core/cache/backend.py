@@ -139,5 +139,6 @@ class CacheBackend(ABC):
     def _no_remote(self) -> CacheError:
         return CacheError(
             f"the cache at {self.location or '?'} ({type(self).__name__}) has no remote tier",
-            hint="pass --workflow FILE whose engine.cache names a backend with a remote tier (e.g. 'azure' from olive-azure-cache)",
+            hint="pass --workflow FILE whose engine.cache names a backend with a remote tier "
+            "(e.g. 'azure' from olive-azure-cache)",
         )

@@ -28,7 +28,8 @@ workflow_option = click.option(
     "--workflow",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
-    help="Open the cache this workflow's engine.cache configures (e.g. a remote one); --cache-dir still sets its local folder.",
+    help="Open the cache that this workflow's engine.cache configures (e.g. one with a remote tier); "
+    "--cache-dir still sets its local folder.",
 )
 
 
@@ -58,7 +59,8 @@ def _require_remote(store: Any, backend: str) -> None:
     if not store.has_remote:
         raise CacheError(
             f"cache backend '{backend}' has no remote tier",
-            hint="pass --workflow FILE whose engine.cache names a backend with one (e.g. 'azure' from olive-azure-cache)",
+            hint="pass --workflow FILE whose engine.cache names a backend with one "
+            "(e.g. 'azure' from olive-azure-cache)",
         )
 
 
@@ -73,7 +75,8 @@ def _resolve_ids(store: Any, prefixes: Sequence[str]) -> list[str]:
         if not matches:
             raise CacheError(f"no model '{prefix}' in {store.remote_location}", hint="see `olive cache list --remote`")
         if len(matches) > 1:
-            raise CacheError(f"'{prefix}' matches {len(matches)} models in {store.remote_location}", hint="type more of the id")
+            message = f"'{prefix}' matches {len(matches)} models in {store.remote_location}"
+            raise CacheError(message, hint="type more of the id")
         chosen.append(matches[0])
     return chosen
 
@@ -114,7 +117,8 @@ def list_entries(cache_dir: str | None, workflow: str | None, remote: bool, debu
         entries = sorted(store.remote_entries() if remote else store.entries(), key=lambda e: e.created)
         for entry in entries:
             created = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
-            click.echo(f"{entry.model_id[:12]}  {entry.type:<8} {entry.pass_type:<30} {_size(entry.size_bytes):>10}  {created}")
+            size = _size(entry.size_bytes)
+            click.echo(f"{entry.model_id[:12]}  {entry.type:<8} {entry.pass_type:<30} {size:>10}  {created}")
         click.echo(f"{len(entries)} model(s) in {store.remote_location if remote else store.location}")
 
 
