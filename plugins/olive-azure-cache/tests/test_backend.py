@@ -162,3 +162,11 @@ def test_the_upload_queue_is_bounded():
     third.join(5)
     uploader.close(lambda remaining: None)
     assert done == ["a", "b", "c"] and uploader.uploaded == 3
+
+
+def test_a_missing_container_is_not_created_when_told_not_to(open_cache, caplog):
+    cache = open_cache("one", create_container=False)
+    with caplog.at_level(logging.WARNING):
+        assert cache.get_model("9a" * 32) is None
+    assert "does not exist (create_container is false)" in caplog.text
+    assert not cache.status.up

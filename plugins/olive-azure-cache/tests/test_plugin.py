@@ -94,3 +94,12 @@ def test_scrubbing_filter_rewrites_log_records(caplog):
     with caplog.at_level(logging.DEBUG, logger=logger.name):
         logger.debug("GET /c/blob?%s", "sig=token-value-42")
     assert "token-value-42" not in caplog.text and "sig=***" in caplog.text
+
+
+def test_a_missing_emulator_fails_the_tests_and_says_how_to_install_it(monkeypatch, tmp_path):
+    import conftest
+
+    monkeypatch.setenv("AZURITE_BLOB", str(tmp_path / "no-azurite-here"))
+    monkeypatch.setattr(conftest, "DEFAULT_BINARY", tmp_path / "nor-here")
+    with pytest.raises(pytest.fail.Exception, match="run `make test`"):
+        conftest.azurite_binary()
