@@ -1,0 +1,97 @@
+"""``pipeline.json``: what makes a folder an ONNX pipeline, and each component's own lineage.
+
+The folder holds one ONNX model per component (``unet/model.onnx``, ...) beside the pipeline's
+``scheduler`` and ``tokenizer`` folders. The manifest records the shapes read from the source
+pipeline's configs, the generation settings, each component's io config, and per component the
+chain of passes that made it: one lineage entry per component per pass that changed it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from olive_core.errors import ModelLoadError
+from olive_core.models.hashing import hash_json
+from olive_core.models.io_config import IoConfig
+
+from olive_diffusion.components import ComponentName
+from olive_diffusion.generation import GenerationConfig
+from olive_diffusion.shapes import PipelineShapes
+
+MANIFEST_FILE = "pipeline.json"
+FORMAT = "olive-onnx-diffusion/1"
+
+
+class LineageEntry(BaseModel):
+    """One pass applied to one component."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: str = Field(description="the workflow's name of the step")
+    pass_type: str = Field(description="the pass that ran on the component")
+    config: dict[str, Any] = Field(default_factory=dict, description="its config, as run")
+    id: str = Field(description="the component's id after the pass")
+    parent: str = Field(description="the component's id before the pass")
+    report: dict[str, Any] = Field(default_factory=dict, description="what the pass reported")
+
+
+class ComponentEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="the component's .onnx file, relative to the pipeline folder")
+    io_config: IoConfig
+    lineage: list[LineageEntry] = Field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.lineage[-1].id if self.lineage else hash_json({"path": self.path})
+
+    def derived(self, entry: LineageEntry, path: str, io_config: IoConfig) -> ComponentEntry:
+        return ComponentEntry(path=path, io_config=io_config, lineage=[*self.lineage, entry])
+
+
+class PipelineManifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["olive-onnx-diffusion/1"] = FORMAT
+    source_class: str = Field(default="StableDiffusionPipeline", description="the diffusers pipeline it came from")
+    shapes: PipelineShapes
+    generation: GenerationConfig
+    components: dict[ComponentName, ComponentEntry]
+
+    def component(self, name: str, folder: Path) -> ComponentEntry:
+        if name not in self.components:
+            raise ModelLoadError(
+                f"ONNX pipeline '{folder}' has no {name} (it has {', '.join(self.components)})",
+                hint="export every component the pipeline needs with DiffusionOnnxConversion",
+            )
+        return self.components[name]  # type: ignore[index]
+
+
+def component_id(parent: str, pass_type: str, version: str, config: dict[str, Any], accelerator: str) -> str:
+    """A component's id after a pass: like core's derived model ids, per component."""
+    return hash_json({"parent": parent, "pass": pass_type, "version": version, "config": config, "accelerator": accelerator})
+
+
+def read_manifest(folder: Path) -> PipelineManifest:
+    path = Path(folder) / MANIFEST_FILE
+    try:
+        return PipelineManifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise ModelLoadError(
+            f"'{folder}' is not an ONNX pipeline: it has no {MANIFEST_FILE}",
+            hint="make one with DiffusionOnnxConversion from a 'diffusers' model",
+        ) from exc
+    except (OSError, ValueError, ValidationError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"'{path}' is not a valid ONNX pipeline manifest: {first}") from exc
+
+
+def write_manifest(folder: Path, manifest: PipelineManifest) -> Path:
+    path = Path(folder) / MANIFEST_FILE
+    path.write_text(json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,1 @@
+"""Metrics for pipelines: latency per denoising step and per image, image similarity."""

@@ -1,0 +1,1 @@
+"""Passes over whole pipelines: LoRA merge, component-wise ONNX export, component-wise ONNX passes."""
