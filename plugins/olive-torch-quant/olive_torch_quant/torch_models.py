@@ -1,0 +1,185 @@
+"""Load and save the `hf` and `pytorch` models these passes rewrite.
+
+Outputs are written so that olive-torch's model types load them back without unpickling code:
+an `hf` model as a ``save_pretrained`` folder (safetensors) with its tokenizer and config files;
+a `pytorch` model as a state dict for the same ``model_loader``: safetensors for plain tensors,
+``torch.save`` for torchao's quantized tensors (read with ``weights_only=True``; safetensors has
+no form for some of them). Facts the next passes need travel in the handle's attributes:
+``quantization`` (how it was quantized) and ``adapter`` (a LoRA adapter folder beside it).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from olive_core.errors import IncompatibleModelError
+from olive_core.models.handler import ModelHandler
+
+if TYPE_CHECKING:
+    import torch
+
+#: attribute naming a LoRA adapter folder, relative to the model folder (hf) or file's folder
+ADAPTER = "adapter"
+#: attribute describing how a model was quantized: {"library": "torchao", "scheme": ...}
+QUANTIZATION = "quantization"
+#: pytorch formats whose weights can be re-saved for the model's own model_loader
+_WEIGHTS_FORMATS = ("loader", "safetensors", "torch_save")
+
+
+# -- what a model is ---------------------------------------------------------------------------
+
+
+def quantization_of(model: ModelHandler) -> dict[str, Any] | None:
+    """How the model was quantized: from a pass's record, or an hf config's quantization_config."""
+    recorded = model.attributes.get(QUANTIZATION)
+    if recorded:
+        return dict(recorded)
+    if model.type == "hf" and not model.attributes.get("hub_id"):
+        config_file = Path(model.path) / "config.json"
+        if config_file.is_file():
+            found = json.loads(config_file.read_text(encoding="utf-8")).get("quantization_config")
+            if found:
+                return {"library": found.get("quant_method", "unknown"), "scheme": "from config.json"}
+    return None
+
+
+def adapter_dir(model: ModelHandler) -> Path | None:
+    """The LoRA adapter folder a model carries, if any."""
+    relative = model.attributes.get(ADAPTER)
+    if not relative:
+        return None
+    base = Path(model.path) if model.type == "hf" else Path(model.path).parent
+    return base / relative
+
+
+def check_rewritable(pass_name: str, model: ModelHandler, *, adapter_ok: bool = False, quantized_ok: bool = False) -> None:
+    """Refuse, before any work, a model whose weights this plugin cannot rewrite and save."""
+    if model.type == "pytorch":
+        model_format = model.attributes.get("model_format")
+        if model_format not in _WEIGHTS_FORMATS or not model.attributes.get("model_loader"):
+            raise IncompatibleModelError(
+                f"{pass_name} saves new weights for the model's model_loader, but this pytorch model is a "
+                f"{str(model_format).replace('_', ' ')} file without one",
+                hint="give the model as a state dict (.safetensors/.pt) with a model_loader that builds the "
+                "module without arguments",
+            )
+    if not adapter_ok and model.attributes.get(ADAPTER):
+        raise IncompatibleModelError(
+            f"{pass_name} works on plain weights, but this model carries a LoRA adapter",
+            hint="put a MergeLoRA step before it",
+        )
+    quantization = quantization_of(model)
+    if not quantized_ok and quantization:
+        raise IncompatibleModelError(
+            f"{pass_name} works on float weights, but this model is already quantized "
+            f"({quantization.get('library')} {quantization.get('scheme')})",
+            hint="run it before the quantization step, on the float model",
+        )
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def load_module(model: ModelHandler, **load_kwargs: Any) -> torch.nn.Module:
+    """The model as a torch module (eval mode, CPU); ``load_kwargs`` go to an hf from_pretrained."""
+    from olive_torch.loading import load_torch_model
+
+    if load_kwargs and model.type == "hf":
+        merged = {**(model.attributes.get("load_kwargs") or {}), **load_kwargs}
+        model = model.derive(attributes={"load_kwargs": merged})
+    return load_torch_model(model)
+
+
+def parameter_count(module: torch.nn.Module) -> int:
+    return sum(parameter.numel() for parameter in module.parameters())
+
+
+def tensor_bytes(tensor: torch.Tensor) -> int:
+    """Bytes a tensor holds; a tensor subclass (torchao) counts its inner tensors."""
+    import torch
+
+    if type(tensor) not in (torch.Tensor, torch.nn.Parameter) and hasattr(tensor, "__tensor_flatten__"):
+        names, _ = tensor.__tensor_flatten__()
+        return sum(tensor_bytes(getattr(tensor, name)) for name in names)
+    return tensor.numel() * tensor.element_size()
+
+
+def weight_megabytes(module: torch.nn.Module) -> float:
+    return round(sum(tensor_bytes(t) for t in module.state_dict().values()) / 2**20, 4)
+
+
+# -- saving ------------------------------------------------------------------------------------
+
+
+def save_module(
+    module: torch.nn.Module,
+    model: ModelHandler,
+    output_dir: Path,
+    attributes: dict[str, Any] | None = None,
+) -> ModelHandler:
+    """Write ``module`` under ``output_dir`` in the input model's type; return its handle."""
+    if model.type == "hf":
+        return _save_hf(module, model, output_dir, attributes or {})
+    return _save_pytorch(module, model, output_dir, attributes or {})
+
+
+def _save_hf(module: torch.nn.Module, model: ModelHandler, output_dir: Path, attributes: dict[str, Any]) -> ModelHandler:
+    from olive_torch.hf_model import ARCHITECTURE_KEYS
+
+    folder = output_dir / "model"
+    module.save_pretrained(folder)  # safetensors: transformers' only format for new saves
+    copy_support_files(model, folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    architecture = {key: config[key] for key in ARCHITECTURE_KEYS if key in config}
+    return model.derive(
+        path=str(folder),
+        attributes={"hub_id": False, "revision": None, **architecture, **attributes},
+    )
+
+
+def copy_support_files(model: ModelHandler, folder: Path) -> None:
+    """Tokenizer, generation config and sentence-transformers files; the new config.json stays."""
+    from olive_torch.hf_model import hf_support_files
+
+    for source in hf_support_files(model):
+        destination = folder / source.name
+        if destination.exists():
+            continue
+        if source.is_dir():
+            shutil.copytree(source, destination)
+        else:
+            shutil.copy2(source, destination)
+
+
+def _save_pytorch(module: torch.nn.Module, model: ModelHandler, output_dir: Path, attributes: dict[str, Any]) -> ModelHandler:
+    import torch
+
+    state = module.state_dict()
+    if any(type(tensor) is not torch.Tensor for tensor in state.values()):
+        # torchao tensor subclasses: torch.save keeps them, torch.load(weights_only=True) reads
+        # them back once torchao is imported (it allow-lists its classes).
+        path = output_dir / "model.pt"
+        torch.save(dict(state), path)
+        model_format = "torch_save"
+    else:
+        from safetensors.torch import save_file
+
+        path = output_dir / "model.safetensors"
+        save_file(_unshared(state), str(path))
+        model_format = "safetensors"
+    return model.derive(path=str(path), attributes={"model_format": model_format, **attributes})
+
+
+def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """safetensors refuses tensors that share memory (tied weights): copy the repeats."""
+    seen: set[int] = set()
+    result = {}
+    for name, tensor in state.items():
+        tensor = tensor.detach().contiguous()
+        pointer = tensor.untyped_storage().data_ptr()
+        result[name] = tensor.clone() if pointer in seen else tensor
+        seen.add(pointer)
+    return result
