@@ -51,12 +51,16 @@ class AzureCache(CacheBackend):
         self.pending = PendingUploads(self.local.root, self.remote_location)
         self.uploader = Uploader(self._upload, self.status.is_up, config.upload_queue_size)
         self._in_use = False
+        #: markers of the uploads this cache took on and has not done (others may share the backlog)
+        self._unsent: set[str] = set()
 
     def _use(self) -> None:
         """First use by a run: resume the uploads that earlier runs left pending."""
         if not self._in_use:
             self._in_use = True
-            self.uploader.start(backlog=self.pending.all())
+            backlog = self.pending.all(orphaned_only=True)
+            self._unsent.update(job.marker for job in backlog)
+            self.uploader.start(backlog=backlog)
 
     # -- reads: local, then remote (stored locally once verified) ----------------------------
 
@@ -100,6 +104,7 @@ class AzureCache(CacheBackend):
     def _queue(self, job: Upload) -> None:
         self._use()
         self.pending.add(job)  # first, so a crash or an outage leaves it for the next run
+        self._unsent.add(job.marker)
         if self.status.up:
             self.uploader.submit(job)
 
@@ -114,6 +119,7 @@ class AzureCache(CacheBackend):
             logger.warning("upload of %s failed (%s); it stays pending", job.describe(), self.remote.scrub(exc))
             return False
         self.pending.done(job)
+        self._unsent.discard(job.marker)
         return sent is not None
 
     # -- the remote tier, on request (olive cache list --remote / push / pull / delete) -------
@@ -222,11 +228,12 @@ class AzureCache(CacheBackend):
                     "(interrupting leaves them for the next run or `olive cache push`)"
                 )
             )
-            left = self.pending.count() if self._in_use else 0
+            left = len(self._unsent)
             if left:
                 self.report_progress(
                     f"{left} cache entr{'y' if left == 1 else 'ies'} not uploaded to {self.remote_location}: "
                     "the next run or `olive cache push --workflow FILE` uploads them"
                 )
         finally:
+            self.pending.release()
             self.local.close()

@@ -5,6 +5,10 @@ once the remote has it. Files rather than a database: several processes (paralle
 share one local cache, and creating or removing a file is atomic for each of them. The folder
 is per remote (account, container, prefix), so a local cache used with two remotes keeps their
 backlogs apart.
+
+Each marker names its owner (host, process, cache instance). A run resumes only the markers
+whose owner is gone: parallel trials open the cache in several processes at once, and each
+must not upload again what a sibling is uploading right now.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import contextlib
 import hashlib
 import json
 import os
+import socket
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +44,30 @@ class Upload:
         return f"model {self.key[:12]}" if self.kind == "model" else f"record {self.namespace}/{self.key[:12]}"
 
 
+#: owners (see PendingUploads.owner) of the caches open in this process
+_OPEN_OWNERS: set[str] = set()
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """Whether the cache that wrote a marker may still be uploading it."""
+    if not owner or owner.count(":") < 2:
+        return False
+    host, pid, _ = owner.rsplit(":", 2)
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # written on another machine (a shared folder): take it over
+    if int(pid) == os.getpid():
+        return owner in _OPEN_OWNERS
+    if os.name == "nt":
+        return False  # no cheap liveness check there; a duplicate upload only costs bandwidth
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class PendingUploads:
     """The backlog of one local cache towards one remote."""
 
@@ -45,9 +75,16 @@ class PendingUploads:
         remote = hashlib.sha256(remote_location.encode()).hexdigest()[:16]
         self.folder = cache_root / "remote-pending" / remote
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        _OPEN_OWNERS.add(self.owner)
+
+    def release(self) -> None:
+        """This cache is closing: what it left pending is free for others to take over."""
+        _OPEN_OWNERS.discard(self.owner)
 
     def add(self, upload: Upload) -> None:
         data = json.dumps({
+            "owner": self.owner,
             "kind": upload.kind,
             "key": upload.key,
             "namespace": upload.namespace,
@@ -63,12 +100,17 @@ class PendingUploads:
         with contextlib.suppress(FileNotFoundError):
             (self.folder / upload.marker).unlink()
 
-    def all(self) -> list[Upload]:
-        """Every pending upload, oldest first; unreadable markers (a killed write) are dropped."""
+    def all(self, orphaned_only: bool = False) -> list[Upload]:
+        """Every pending upload (only those whose owner is gone, if asked), oldest first.
+
+        Unreadable markers (a killed write) are dropped.
+        """
         uploads = []
         for marker in sorted(self.folder.glob("*.json"), key=_mtime):
             try:
                 raw = json.loads(marker.read_text())
+                if orphaned_only and _owner_alive(raw.get("owner")):
+                    continue
                 namespace, info, created = raw.get("namespace", ""), raw.get("info", {}), raw.get("created", 0.0)
                 uploads.append(Upload(raw["kind"], raw["key"], namespace, info, created))
             except FileNotFoundError:
