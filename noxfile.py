@@ -39,10 +39,15 @@ TEST_ENV = {
 }
 
 
-def _install(session: nox.Session, *targets: str) -> None:
+def _install(session: nox.Session, *targets: str, torch: bool = True) -> None:
     """Install torch first and alone, from the pin, so that nothing resolves a CUDA build."""
-    session.install(*CONSTRAINTS, "torch==2.13.0")
+    if torch:
+        session.install(*CONSTRAINTS, "torch==2.13.0")
     session.install(*CONSTRAINTS, *targets)
+
+
+def _needs_torch(plugin: str) -> bool:
+    return plugin == "olive-torch" or "olive-torch" in PLUGIN_DEPENDENCIES[plugin]
 
 
 def _plugin_target(name: str, extras: str = "test") -> str:
@@ -61,7 +66,7 @@ def core(session: nox.Session) -> None:
 def plugin(session: nox.Session, plugin: str) -> None:
     """Core + one plugin (+ the plugins it depends on)."""
     targets = [str(ROOT)] + [str(ROOT / "plugins" / dep) for dep in PLUGIN_DEPENDENCIES[plugin]]
-    _install(session, *targets, _plugin_target(plugin))
+    _install(session, *targets, _plugin_target(plugin), torch=_needs_torch(plugin))
     session.run("pytest", str(ROOT / "plugins" / plugin / "tests"), *session.posargs, env=TEST_ENV)
 
 

@@ -184,9 +184,9 @@ def test_missing_environment_variable_names_the_field(monkeypatch):
 
 
 def test_secrets_are_redacted_but_placeholders_kept():
-    raw = {"engine": {"cache": {"config": {"connection_string": "AccountKey=abc", "sas_token": "${SAS}", "dir": "x"}}}}
+    raw = {"engine": {"cache": {"config": {"connection_string": "AccountKey=abc", "sas_token": "${SAS}", "dir": "x", "connection_string_env": "AZ_CONN"}}}}
     redacted = redact_secrets(raw)["engine"]["cache"]["config"]
-    assert redacted == {"connection_string": REDACTED, "sas_token": "${SAS}", "dir": "x"}
+    assert redacted == {"connection_string": REDACTED, "sas_token": "${SAS}", "dir": "x", "connection_string_env": "AZ_CONN"}
 
 
 def test_search_override_of_unknown_field(write_workflow, toy_manager):

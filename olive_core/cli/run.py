@@ -27,6 +27,7 @@ def run(workflow: str, output_dir: str | None, cache_dir: str | None, dry_run: b
     console = Console(stderr=True, quiet=quiet)
     progress = Progress(console)
     engine = create_engine(workflow, output_dir=output_dir, cache_dir=cache_dir, on_event=progress.event)
+    engine.cache.progress = lambda message: console.print(f"[dim]{message}[/]")
     try:
         if dry_run:
             print_plan(console, engine, *engine.plan())

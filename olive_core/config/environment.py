@@ -48,7 +48,8 @@ def redact_secrets(value: Any) -> Any:
     if isinstance(value, dict):
         result = {}
         for key, item in value.items():
-            secret = isinstance(key, str) and _SECRET_KEY.search(key) and isinstance(item, str)
+            # "<...>_env" names the variable holding a secret, not the secret: keep it readable
+            secret = isinstance(key, str) and _SECRET_KEY.search(key) and not key.endswith("_env") and isinstance(item, str)
             result[key] = item if not secret or _VARIABLE.fullmatch(item) else REDACTED
             if not secret:
                 result[key] = redact_secrets(item)
