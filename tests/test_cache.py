@@ -154,3 +154,23 @@ def test_progress_goes_to_the_callback_else_to_the_log(cache, caplog):
     cache.progress = lines.append
     cache.report_progress("waiting for 0 uploads")
     assert lines == ["waiting for 0 uploads"] and "0 uploads" not in caplog.text
+
+
+def test_step_lock_serializes_the_same_model_id(cache):
+    import threading
+    import time
+
+    order: list[str] = []
+
+    def hold(name: str) -> None:
+        with cache.step_lock("ab" * 32):
+            order.append(f"{name}-in")
+            time.sleep(0.2)
+            order.append(f"{name}-out")
+
+    first = threading.Thread(target=hold, args=("a",))
+    first.start()
+    time.sleep(0.05)
+    hold("b")
+    first.join()
+    assert order == ["a-in", "a-out", "b-in", "b-out"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -107,6 +107,13 @@ class CacheBackend(ABC):
     @abstractmethod
     def gc(self) -> GcReport:
         """Remove damaged entries, orphan artifacts and staging leftovers of killed runs."""
+
+    def step_lock(self, model_id: str) -> AbstractContextManager[None]:
+        """Held while a step computes ``model_id``, so that concurrent trials compute it once.
+
+        The default does not lock; a backend shared by processes should (see LocalCache).
+        """
+        return nullcontext()
 
     def close(self) -> None:
         """Release open handles; a backend with a remote tier first waits for its pending uploads."""

@@ -136,6 +136,23 @@ class LocalCache(CacheBackend):
         self._meta.set(_MODEL_PREFIX + model_id, record)
         return _resolve(portable, target)
 
+    @contextlib.contextmanager
+    def step_lock(self, model_id: str) -> Iterator[None]:
+        """An OS file lock per model id: released by the OS if its holder is killed."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: concurrent trials may compute a shared step twice
+            yield
+            return
+        locks = self.root / "locks"
+        locks.mkdir(exist_ok=True)
+        with (locks / f"{model_id}.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     # -- records ---------------------------------------------------------------------------
 
     def get_record(self, namespace: str, key: str) -> dict[str, Any] | None:

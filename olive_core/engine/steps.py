@@ -54,8 +54,17 @@ class StepRunner:
 
     def run(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec) -> StepOutcome:
         model_id = self.model_id(parent, step, config, accelerator)
-        cached = self.cache.get_model(model_id)
-        record = StepRecord(
+        outcome = self._from_cache(parent, step, config, accelerator, model_id)
+        if outcome is not None:
+            return outcome
+        # Parallel trials sharing a prefix: the second waits for the first, then reuses its result.
+        with self.cache.step_lock(model_id):
+            return self._from_cache(parent, step, config, accelerator, model_id) or self._compute(
+                parent, step, config, accelerator, model_id
+            )
+
+    def _record(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec, model_id: str) -> StepRecord:
+        return StepRecord(
             model_id=model_id,
             parent_id=parent.id,
             step=step.name,
@@ -65,13 +74,24 @@ class StepRunner:
             accelerator=accelerator.key(),
             status="cached",
         )
-        if cached is not None:
-            info = self.cache.get_record("step", model_id) or {}
-            record.report, record.warnings = info.get("report", {}), info.get("warnings", [])
-            self.on_event("step_cached", step.name)
-            self.hooks.on_pass_end(run_id=self.run_id, step=step.name, pass_type=step.type, model=cached, error=None, cached=True)
-            return StepOutcome(cached, record)
 
+    def _from_cache(
+        self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec, model_id: str
+    ) -> StepOutcome | None:
+        cached = self.cache.get_model(model_id)
+        if cached is None:
+            return None
+        record = self._record(parent, step, config, accelerator, model_id)
+        info = self.cache.get_record("step", model_id) or {}
+        record.report, record.warnings = info.get("report", {}), info.get("warnings", [])
+        self.on_event("step_cached", step.name)
+        self.hooks.on_pass_end(run_id=self.run_id, step=step.name, pass_type=step.type, model=cached, error=None, cached=True)
+        return StepOutcome(cached, record)
+
+    def _compute(
+        self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec, model_id: str
+    ) -> StepOutcome:
+        record = self._record(parent, step, config, accelerator, model_id)
         attempts: list[tuple[BaseModel, bool]] = [(config, False)] * (1 + self.retries)
         if step.fallback is not None:
             attempts.append((step.fallback, True))

@@ -139,7 +139,7 @@ class ToyRound(Pass):
 
 class ToyFlakyConfig(PassConfig):
     fail_times: int = Field(default=0, ge=0, description="fail this many times (counted in counter_file), then succeed")
-    counter_file: str = Field(default="", description="file counting attempts across retries")
+    counter_file: str = Field(default="", description="file counting runs (and attempts across retries)")
     always_fail: bool = Field(default=False, description="fail every time")
     sleep_s: float = Field(default=0.0, ge=0, description="work this long first (for tests that kill a run)")
 
@@ -159,7 +159,7 @@ class ToyFlaky(Pass):
             time.sleep(config.sleep_s)
         if config.always_fail:
             raise PassError("ToyFlaky", "configured to always fail")
-        if config.fail_times:
+        if config.counter_file:
             counter = Path(config.counter_file)
             count = int(counter.read_text()) if counter.exists() else 0
             counter.write_text(str(count + 1))

@@ -202,3 +202,19 @@ def test_random_and_nevergrad_can_skip_an_optional_step(write_workflow, toy_mana
         )
         result = run(path, manager=toy_manager)
         assert {c.point["scale"] is None for c in result.candidates} == {True, False}
+
+
+def test_parallel_trials_compute_a_shared_prefix_once(write_workflow, toy_manager, monkeypatch, tmp_path):
+    monkeypatch.setenv("OLIVE_PLUGINS", "olive_core.testing.toy")
+    counter = tmp_path / "runs"
+    path = write_workflow(
+        passes={
+            "shared": {"type": "ToyFlaky", "config": {"counter_file": str(counter), "sleep_s": 0.5}},
+            "objective": {"type": "ToyObjective", "config": [{"b": 1}, {"b": 2}]},
+        },
+        search={"parallel_trials": 2},
+        **OBJECTIVE,
+    )
+    result = run(path, manager=toy_manager)
+    assert len(result.candidates) == 2 and all(c.ok for c in result.candidates)
+    assert counter.read_text() == "1"

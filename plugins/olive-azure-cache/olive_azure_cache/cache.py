@@ -89,6 +89,9 @@ class AzureCache(CacheBackend):
 
     # -- writes: local, then a background upload ---------------------------------------------
 
+    def step_lock(self, model_id: str) -> AbstractContextManager[None]:
+        return self.local.step_lock(model_id)
+
     def staging(self) -> AbstractContextManager[Path]:
         return self.local.staging()
 
