@@ -24,6 +24,17 @@ from typing import Any
 
 import numpy as np
 
+# offline, no telemetry, no progress bars: set before any benchmark imports transformers
+for _name, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "OLIVE_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TQDM_DISABLE": "1",
+}.items():
+    os.environ.setdefault(_name, _value)
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
@@ -273,14 +284,8 @@ def cell(value: Any) -> str:
 
 
 def env_offline() -> dict[str, str]:
-    """The environment every tool run gets: no hub, no telemetry."""
-    return {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "OLIVE_DISABLE_TELEMETRY": "1",
-        "PYTHONWARNINGS": "ignore",
-    }
+    """The environment every tool run gets: this one's (offline, no telemetry), warnings silenced."""
+    return {**os.environ, "PYTHONWARNINGS": "ignore"}
 
 
 def python_of(venv: Path) -> Path:
