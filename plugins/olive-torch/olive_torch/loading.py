@@ -2,6 +2,10 @@
 
 Only safe formats are read: state dicts with ``weights_only=True``, safetensors, TorchScript and
 ``torch.export`` programs. A pickled module would run arbitrary code, so it is refused.
+
+Two attributes that passes (olive-torch-quant) record are honoured here: ``quantization`` with
+``library: torchao`` (the state dict holds torchao tensors, which replace the float parameters)
+and ``adapter`` (a peft LoRA adapter folder beside the weights, applied on load).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,10 +30,12 @@ if TYPE_CHECKING:
 
 def load_torch_model(handle: ModelHandler) -> torch.nn.Module:
     """Load the model of an `hf` or `pytorch` handle, in eval mode, on the CPU."""
+    if (handle.attributes.get("quantization") or {}).get("library") == "torchao":
+        import_torchao(handle)
     if handle.type == "hf":
-        return load_hf_model(handle)
+        return _with_adapter(load_hf_model(handle), handle)
     if handle.type == "pytorch":
-        return load_pytorch_model(handle)
+        return _with_adapter(load_pytorch_model(handle), handle)
     raise IncompatibleModelError(
         f"olive-torch loads 'hf' and 'pytorch' models, not a '{handle.type}' model ('{handle.path}')"
     )
@@ -54,6 +61,46 @@ def load_hf_model(handle: ModelHandler) -> torch.nn.Module:
     except Exception as exc:  # transformers raises OSError, ValueError, TypeError, ImportError ...
         raise _hf_load_error(handle, exc, trust) from exc
     return model.eval()
+
+
+def import_torchao(handle: ModelHandler) -> None:
+    """Import torchao before loading its tensors (it allow-lists them for ``weights_only``), without
+    its warnings about the CUDA-only libraries a CPU build lacks."""
+    noisy = [logging.getLogger(name) for name in ("torchao", "torch.utils._pytree")]
+    levels = [logger.level for logger in noisy]
+    for logger in noisy:
+        logger.setLevel(logging.ERROR)
+    try:
+        import torchao  # noqa: F401
+        import torchao.quantization  # noqa: F401
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"'{handle.path}' holds torchao-quantized weights, and torchao is not installed",
+            hint="pip install olive-torch-quant (it brings torchao)",
+        ) from exc
+    finally:
+        for logger, level in zip(noisy, levels):
+            logger.setLevel(level)
+
+
+def _with_adapter(model: torch.nn.Module, handle: ModelHandler) -> torch.nn.Module:
+    """The model with the LoRA adapter its handle names (relative to its folder) applied: the
+    same module class with LoRA layers inside, so it is called and exported like the original."""
+    relative = handle.attributes.get("adapter")
+    if not relative:
+        return model
+    folder = (Path(handle.path) if handle.type == "hf" else Path(handle.path).parent) / relative
+    try:
+        from peft import PeftModel
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"'{handle.path}' carries a LoRA adapter ({folder.name}), and peft is not installed",
+            hint="pip install olive-torch-quant (it brings peft)",
+        ) from exc
+    try:
+        return PeftModel.from_pretrained(model, str(folder)).get_base_model().eval()
+    except Exception as exc:
+        raise _unreadable(folder, "a peft LoRA adapter", exc) from exc
 
 
 def _hf_load_error(handle: ModelHandler, exc: Exception, trust: bool) -> ModelLoadError:
@@ -150,8 +197,10 @@ def _load_weights(model: torch.nn.Module, path: Path, model_format: str) -> None
             f"'{path}' does not hold a state dict (a mapping of names to tensors) but {type(state).__name__}",
             hint="save it with torch.save(model.state_dict(), path)",
         )
+    # torchao's quantized tensors must replace the float parameters, not be copied into them
+    assign = any(type(value) is not torch.Tensor for value in state.values())
     try:
-        result = model.load_state_dict(state, strict=False)
+        result = model.load_state_dict(state, strict=False, assign=assign)
     except RuntimeError as exc:  # same names, other shapes
         raise ModelLoadError(
             f"the weights in '{path}' do not fit the module model_loader built: {str(exc).strip()}",
