@@ -3,6 +3,7 @@ the errors a user gets when an export fails or comes out wrong."""
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 from pathlib import Path
@@ -233,3 +234,22 @@ def test_an_input_the_graph_drops_leaves_the_io_config(tmp_path: Path) -> None:
     assert result.io_config.input_names == ["x"] and result.io_config.input_shapes == [[2, 4]]
     assert "mask" not in result.io_config.dynamic_axes
     assert any("does not use input(s) mask" in warning for warning in context.warnings)
+
+
+def test_a_quantized_pytorch_model_is_refused_before_the_exporter_runs(hf_bert_dir: Path, tmp_path: Path) -> None:
+    # torchao-quantized models (olive-torch-quant records how) stop or fool the exporters
+    from olive_core.errors import IncompatibleModelError
+
+    recorded = hf_handle(hf_bert_dir).derive(attributes={"quantization": {"library": "torchao", "scheme": "int8_dynamic"}})
+    with pytest.raises(IncompatibleModelError, match="torchao-quantized") as error:
+        OnnxConversion().check_input(recorded, OnnxConversionConfig(), PassContext(accelerator=CPU))
+    assert "OnnxDynamicQuantization" in str(error.value)
+
+    folder = tmp_path / "quantized-elsewhere"
+    folder.mkdir()
+    for file in hf_bert_dir.iterdir():
+        (folder / file.name).write_bytes(file.read_bytes())
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "quantization_config": {"quant_method": "torchao"}}))
+    with pytest.raises(IncompatibleModelError, match="torchao-quantized"):
+        OnnxConversion().check_input(hf_handle(folder), OnnxConversionConfig(), PassContext(accelerator=CPU))

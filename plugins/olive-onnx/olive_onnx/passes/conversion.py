@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from olive_core.errors import OliveError, PassError
+from olive_core.errors import IncompatibleModelError, OliveError, PassError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.io_config import IoConfig
 from olive_core.passes import Pass, PassConfig, PassContext
@@ -70,6 +70,17 @@ class OnnxConversion(Pass):
     input_types = ("hf", "pytorch")
     output_type = "onnx"
 
+    def check_input(self, model: ModelHandler, config: OnnxConversionConfig, context: PassContext) -> None:
+        super().check_input(model, config, context)
+        quantization = _quantization(model)
+        if quantization:
+            raise IncompatibleModelError(
+                f"{PASS_NAME} exports float models, and this one is {quantization}-quantized: the exporters "
+                "stop at torchao's quantized tensors or turn them back into float weights",
+                hint="convert the float model, then quantize the ONNX model "
+                "(OnnxDynamicQuantization, OnnxStaticQuantization, OnnxInt4WeightOnly)",
+            )
+
     def run(self, model: ModelHandler, config: OnnxConversionConfig, output_dir: Path, context: PassContext) -> ModelHandler:
         import torch
 
@@ -105,6 +116,23 @@ class OnnxConversion(Pass):
 
 
 # -- loading ------------------------------------------------------------------------------------
+
+
+def _quantization(model: ModelHandler) -> str | None:
+    """The library a PyTorch model was quantized with: as a pass recorded it (olive-torch-quant's
+    ``quantization`` attribute) or as a local hf folder's config.json says."""
+    recorded = model.attributes.get("quantization")
+    if recorded:
+        return str(recorded.get("library", "unknown"))
+    if model.type == "hf" and not model.attributes.get("hub_id"):
+        import json
+
+        config_file = Path(model.path) / "config.json"
+        if config_file.is_file():
+            found = json.loads(config_file.read_text(encoding="utf-8")).get("quantization_config")
+            if found:
+                return str(found.get("quant_method", "unknown"))
+    return None
 
 
 def _with_attention(model: ModelHandler, config: OnnxConversionConfig) -> ModelHandler:
