@@ -49,16 +49,17 @@ class MergeLoRA(Pass):
 
         from olive_torch_quant.torch_models import load_module, save_module
 
-        adapted = load_module(model)  # olive-torch applies the adapter the handle names
+        from peft import PeftModel
+
         inputs = tuple(dummy_inputs(model).values())
         with torch.inference_mode():
-            expected = wrap_for_io(adapted, model)(*inputs)
-        merged = adapted.merge_and_unload(safe_merge=config.safe_merge)
+            expected = wrap_for_io(load_module(model), model)(*inputs)  # olive-torch applies the adapter
+        folder = adapter_dir(model)
+        plain = model.derive(files=[f for f in model.files if Path(f) != folder], attributes={ADAPTER: None})
+        merged = PeftModel.from_pretrained(load_module(plain), str(folder)).merge_and_unload(safe_merge=config.safe_merge)
         with torch.inference_mode():
             actual = wrap_for_io(merged, model)(*inputs)
         difference = max(float((a.float() - b.float()).abs().max()) for a, b in zip(expected, actual))
-        folder = adapter_dir(model)
-        plain = model.derive(files=[f for f in model.files if Path(f) != folder], attributes={ADAPTER: None})
         context.report.update(
             {"max_abs_diff_on_dummy_inputs": difference, "parameters": sum(p.numel() for p in merged.parameters())}
         )

@@ -100,7 +100,7 @@ def train(module: torch.nn.Module, model: ModelHandler, data: TrainingData, sett
             inputs = {name: tensor[indices] for name, tensor in data.inputs.items()}
             loss = step_loss(inputs, data.labels[indices]) / settings.accumulation
             loss.backward()
-            running, pending = running + float(loss), pending + 1
+            running, pending = running + float(loss.detach()), pending + 1
             if pending == settings.accumulation or number == len(micro_batches):
                 optimizer.step()
                 optimizer.zero_grad()
