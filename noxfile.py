@@ -84,9 +84,11 @@ def example_plugin(session: nox.Session) -> None:
 
 @nox.session
 def everything(session: nox.Session) -> None:
-    """Core and every plugin installed together: core's tests again, import-cost checks included."""
+    """Core and every plugin installed together: core's tests again, import-cost checks included,
+    then every benchmark script on its smallest setting (bench/tests), so that none can rot."""
     _install(session, f"{ROOT}[test]", *(_plugin_target(name) for name in PLUGINS))
     session.run("pytest", "tests", *session.posargs, env={**TEST_ENV, "OLIVE_EXPECT_PLUGINS": ",".join(PLUGINS)})
+    session.run("pytest", str(ROOT / "bench" / "tests"), "-rA", env=TEST_ENV)
 
 
 if os.environ.get("CI"):

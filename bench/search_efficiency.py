@@ -126,21 +126,29 @@ def _progress(problem: Problem) -> Any:
     def on_event(kind: str, detail: Any) -> None:
         if kind != "candidate_done":
             return
-        steps = {name: _short(config) for name, config in detail.point.items() if name != "convert"}
         values = detail.evaluation.values if detail.evaluation is not None else {}
         shown = ", ".join(f"{k}={v:.4g}" for k, v in values.items()) or (detail.error or "")[:90]
-        print(f"  trial {detail.index:3d} {steps}: {shown}", flush=True)
+        print(f"  trial {detail.index:3d} {describe_point(detail.point)}: {shown}", flush=True)
 
     return on_event
 
 
-def _short(config: dict[str, Any] | None) -> str:
-    if config is None:
-        return "skip"
-    flags = [k for k in ("per_channel", "reduce_range") if config.get(k)]
-    if config.get("nodes_to_exclude"):
-        flags.append(f"excl{len(config['nodes_to_exclude'])}")
-    return "+".join(flags) or "on"
+#: the fields that tell the search's points apart (the rest is pinned by the workflow)
+SEARCHED_FIELDS = ("per_channel", "reduce_range", "a", "b", "c")
+
+
+def describe_point(point: dict[str, Any]) -> str:
+    """One short line per point: skipped steps, searched switches, how many nodes stay FP32."""
+    parts = []
+    for step, config in point.items():
+        if config is None:
+            parts.append(f"{step}: skip")
+            continue
+        flags = [f"{k}={config[k]}" for k in SEARCHED_FIELDS if k in config]
+        if config.get("nodes_to_exclude"):
+            flags.append(f"{len(config['nodes_to_exclude'])} nodes FP32")
+        parts.append(f"{step}" + (f" ({', '.join(flags)})" if flags else ""))
+    return "; ".join(parts)
 
 
 def first_within(problem: Problem, values: Sequence[float | None], tolerance: float) -> int | None:

@@ -1,0 +1,134 @@
+"""Write the results tables into bench/README.md from bench/results/*.json.
+
+The README's figures are never typed by hand: this script replaces what lies between the
+``<!-- results:start -->`` and ``<!-- results:end -->`` markers. ``make -C bench all`` runs it last.
+
+    python bench/report.py [--results-dir DIR] [--readme PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from harness import BENCH, RESULTS
+from search_efficiency import describe_point
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def load(results_dir: Path) -> dict[str, dict[str, Any]]:
+    return {path.stem: json.loads(path.read_text()) for path in sorted(results_dir.glob("*.json"))}
+
+
+def provenance(result: dict[str, Any]) -> str:
+    machine, load = result["machine"], result["load_average"]
+    versions = ", ".join(f"{k} {v}" for k, v in result["versions"]["this"].items())
+    smoke = " **SMOKE SETTINGS: the figures mean nothing**" if result["settings"].get("smoke") else ""
+    return (
+        f"_{result['started']}, {machine['cpu']} ({machine['logical_cpus']} logical CPUs, "
+        f"{', '.join(machine['cpu_flags'])}), load average {load['start'][0]} at start / {load['end'][0]} at end, "
+        f"{result['seconds']:.0f} s, commit {result['git']['commit'][:10]}{' (dirty)' if result['git']['dirty'] else ''}. "
+        f"{versions}.{smoke}_"
+    )
+
+
+def quality(result: dict[str, Any]) -> str:
+    figures = result["figures"]
+    variants = figures["variants"]
+    lines = [figures["table"], ""]
+    if "olive-ai" in variants:
+        lines.append("Speed-ups vs olive-ai's output (median over rounds of paired p50 ratios, min-max):")
+        lines.append("")
+        for name in ("ours-default", "ours-search-best", "ort-hand-tuned"):
+            own = variants[name]
+            cells = [f"{s} {own[f'{s}_speedup_vs_olive_ai']['median']:.2f}x "
+                     f"({own[f'{s}_speedup_vs_olive_ai']['min']:.2f}-{own[f'{s}_speedup_vs_olive_ai']['max']:.2f})"
+                     for s in ("b1", "b8")]  # fmt: skip
+            lines.append(f"- {name}: {', '.join(cells)}")
+        lines.append("")
+    made = figures.get("how_made", {})
+    if "ours-search-best" in made:
+        lines.append(f"Our search's best: {describe_point(made['ours-search-best']['point'])}")
+        lines.append("")
+    if "ort-hand-tuned" in made:
+        tuned = made["ort-hand-tuned"]
+        lines.append(f"Hand-tuned ORT chose `{tuned['chosen']}` ({tuned['why']}). Every setting it tried:")
+        lines.append("")
+        lines.append("| setting | cosine mean | cosine min | screen b8 p50 ms |")
+        lines.append("|---|---|---|---|")
+        for name, tried in tuned["tried"].items():
+            if "error" in tried:
+                lines.append(f"| {name} | failed: {tried['error'][:80]} | | |")
+            else:
+                lines.append(f"| {name} | {tried['cosine_mean']:.4f} | {tried['cosine_min']:.4f} | {tried['screen_b8_p50_ms']:.1f} |")
+        lines.append("")
+    lines += ["Targets:", ""] + [f"- {line}" for line in figures["targets"]]
+    return "\n".join(lines)
+
+
+def overhead(result: dict[str, Any]) -> str:
+    return result["figures"]["table"]
+
+
+def search(result: dict[str, Any]) -> str:
+    parts = []
+    for name, figures in result["figures"].items():
+        unit = " ms" if name == "minilm" else ""
+        parts.append(
+            f"**{name}**: {figures['space_size']} points, {figures['feasible_points']} feasible "
+            f"({figures['failed_or_infeasible_points']} failed or missed the goal); exhaustive optimum "
+            f"{figures['optimum']:.4g}{unit} at {describe_point(figures['optimum_point'])}; worst feasible "
+            f"{figures['worst_feasible']:.4g}{unit}; other strategies: {figures['seeds']} seeds x {figures['budget']} trials. "
+            "Columns `gap / reached @N`: median gap after N trials / share of seeds within the tolerance."
+        )
+        parts.append("")
+        parts.append(figures["table"])
+        parts.append("")
+    return "\n".join(parts)
+
+
+SECTIONS = (
+    ("minilm_quality", "Output model quality (`python bench/minilm_quality.py`)", quality),
+    ("tool_overhead", "Tool overhead (`python bench/tool_overhead.py`)", overhead),
+    ("search_efficiency", "Search efficiency (`python bench/search_efficiency.py`)", search),
+)
+
+
+def render(results: dict[str, dict[str, Any]]) -> str:
+    blocks = []
+    for name, title, body in SECTIONS:
+        blocks.append(f"### {title}\n")
+        if name not in results:
+            blocks.append(f"_No results yet: run `make -C bench {name}`._\n")
+            continue
+        blocks.append(provenance(results[name]) + "\n")
+        blocks.append(body(results[name]) + "\n")
+        for note in results[name].get("notes", []):
+            blocks.append(f"> note: {note}\n")
+    return "\n".join(blocks)
+
+
+def update(readme: Path, text: str) -> None:
+    content = readme.read_text()
+    if START not in content or END not in content:
+        raise SystemExit(f"{readme} has no {START} ... {END} markers")
+    before, rest = content.split(START, 1)
+    _, after = rest.split(END, 1)
+    readme.write_text(f"{before}{START}\n{text}\n{END}{after}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser.add_argument("--readme", type=Path, default=BENCH / "README.md")
+    args = parser.parse_args()
+    update(args.readme, render(load(args.results_dir)))
+    print(f"updated {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Every benchmark script runs end to end on its smallest setting, so that none can rot.
+
+Benchmarks are not tests: nothing here checks a figure. It checks that each script finishes,
+writes its results file with the machine, versions and settings, and that the README tables
+can be rendered from those files. The scripts share one scratch folder, in the order
+``make bench`` runs them, so the quality benchmark reuses the search's cached models. Without
+bench/.venv-olive-ai the scripts skip the incumbent and say so; so does this test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1]
+#: a smoke run of one script; generous, as the machine may be busy with other tests
+TIMEOUT_S = 1800
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("bench")
+    return {"work": root / "work", "results": root / "results"}
+
+
+def run_smoke(script: str, folders: dict[str, Path]) -> dict[str, Any]:
+    command = [sys.executable, str(BENCH / script), "--smoke", "--work-dir", str(folders["work"]),
+               "--results-dir", str(folders["results"])]  # fmt: skip
+    done = subprocess.run(command, cwd=BENCH, capture_output=True, text=True, timeout=TIMEOUT_S)
+    print(done.stdout[-6000:])
+    assert done.returncode == 0, f"{script} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    result = json.loads((folders["results"] / script.replace(".py", ".json")).read_text())
+    assert result["settings"]["smoke"] is True
+    assert {"machine", "versions", "load_average", "git", "figures"} <= set(result)
+    for note in result["notes"]:
+        warnings.warn(f"{script}: {note}", stacklevel=1)
+    return result
+
+
+def test_search_efficiency(folders: dict[str, Path]) -> None:
+    result = run_smoke("search_efficiency.py", folders)
+    for problem in ("toy", "minilm"):
+        figures = result["figures"][problem]
+        assert figures["space_size"] == len(figures["exhaustive_values"])
+        assert {"exhaustive", "random", "nevergrad:NGOpt"} <= set(figures["strategies"])
+
+
+def test_minilm_quality(folders: dict[str, Path]) -> None:
+    result = run_smoke("minilm_quality.py", folders)
+    variants = result["figures"]["variants"]
+    expected = {"pytorch-fp32", "ours-default", "ours-search-best", "ort-hand-tuned"}
+    assert expected <= set(variants)
+    assert ("olive-ai" in variants) != any("olive-ai skipped" in note for note in result["notes"])
+    for figures in variants.values():
+        assert {"b1", "b8", "cosine_mean", "cosine_min"} <= set(figures)
+
+
+def test_tool_overhead(folders: dict[str, Path]) -> None:
+    result = run_smoke("tool_overhead.py", folders)
+    figures = result["figures"]
+    assert "ours" in figures["startup"]
+    assert {"core alone", "core + olive-onnx"} <= set(figures["size"])
+    assert any(name.startswith("ours") for name in figures["workflow"]["cached_rerun"])
+
+
+def test_readme_tables_render_from_the_results(folders: dict[str, Path], tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("before\n<!-- results:start -->\nold\n<!-- results:end -->\nafter\n")
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "report.py"), "--results-dir", str(folders["results"]), "--readme", str(readme)],
+        cwd=BENCH, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = readme.read_text()
+    assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text
+    assert "SMOKE SETTINGS" in text
