@@ -129,10 +129,12 @@ def paired_ratio(numerator: Timings, denominator: Timings) -> dict[str, float]:
 def time_command(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
     """Wall seconds of one subprocess; a failure raises with the command's output."""
     start = time.perf_counter()
-    done = subprocess.run(list(command), env=env, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(list(command), env=env, cwd=cwd, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return seconds
 
 
@@ -203,7 +205,7 @@ def site_packages(venv: Path) -> list[str]:
 
 def git_commit() -> dict[str, Any]:
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
         return done.stdout.strip() if done.returncode == 0 else ""
 
     return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
@@ -215,7 +217,9 @@ def git_commit() -> dict[str, Any]:
 def arguments(description: str, add: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
     """Options every benchmark takes; ``--smoke`` runs the smallest setting (for the smoke test)."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--smoke", action="store_true", help="smallest setting: checks the script runs, figures mean nothing")
+    parser.add_argument(
+        "--smoke", action="store_true", help="smallest setting: checks the script runs, figures mean nothing"
+    )
     parser.add_argument(
         "--results-dir",
         type=Path,
@@ -271,7 +275,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table (readable in a terminal too), numbers formatted by ``cell``."""
     cells = [[cell(value) for value in row] for row in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"  # noqa: E731
+
+    def line(values: Sequence[str]) -> str:
+        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"
+
     return "\n".join([line(list(headers)), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
 
 

@@ -12,6 +12,7 @@ variant's sentence embeddings with PyTorch's on the example's sentences.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,14 +24,18 @@ import minilm
 import ort_hand_tuned
 
 BASELINE = "pytorch-fp32"
-OURS = ("ours-default", "ours-search-best")
 TARGET_SPEEDUP, TARGET_COSINE, TARGET_VS_INCUMBENT = 2.6, 0.995, 1.15
+#: the search's best under its own goal (cosine mean >= 0.99), and under the target's bar
+SEARCH_BEST, SEARCH_BEST_AT_TARGET = "ours-search-best", f"ours-search-best-{TARGET_COSINE}"
+OURS = ("ours-default", SEARCH_BEST, SEARCH_BEST_AT_TARGET)
 
 
 def ours(name: str, config: dict[str, Any], work: Path) -> tuple[Path, dict[str, Any]]:
     """Run one of our workflows through olive_core.run; returns the best model and how it was made."""
     from olive_core.engine.api import run
 
+    # the search's failed trials (both quantizers applied) are expected; they are in run.json
+    logging.getLogger("olive_core.engine.trial").setLevel(logging.CRITICAL)
     start = time.perf_counter()
     result = run(config, output_dir=work / name, cache_dir=work / "cache")
     if not result.ok:
@@ -42,7 +47,9 @@ def ours(name: str, config: dict[str, Any], work: Path) -> tuple[Path, dict[str,
     return path, {"point": best.point, "seconds": time.perf_counter() - start, "engine_metrics": metrics}
 
 
-def build_variants(args: Any, report: harness.Report, reference: minilm.Runner, texts: list[str]) -> dict[str, minilm.Runner]:
+def build_variants(
+    args: Any, report: harness.Report, reference: minilm.Runner, texts: list[str]
+) -> dict[str, minilm.Runner]:
     work: Path = args.work_dir
     variants = {BASELINE: reference}
     made: dict[str, Any] = {}
@@ -50,13 +57,23 @@ def build_variants(args: Any, report: harness.Report, reference: minilm.Runner, 
     path, made["ours-default"] = ours("ours-default", minilm.default_recipe(), work)
     variants["ours-default"] = minilm.onnx_runner("ours-default", path, "examples/minilm/workflow.json")
     print("building: our search (cached when search_efficiency ran first)", flush=True)
-    path, made["ours-search-best"] = ours("ours-search-best", minilm.search_recipe(args.smoke), work)
-    variants["ours-search-best"] = minilm.onnx_runner("ours-search-best", path, "examples/minilm/search.json")
+    path, made[SEARCH_BEST] = ours(SEARCH_BEST, minilm.search_recipe(args.smoke), work)
+    variants[SEARCH_BEST] = minilm.onnx_runner(SEARCH_BEST, path, "examples/minilm/search.json")
+    print(f"building: the same search with the goal cosine mean >= {TARGET_COSINE} (all cached)", flush=True)
+    path, made[SEARCH_BEST_AT_TARGET] = ours(
+        SEARCH_BEST_AT_TARGET, minilm.search_recipe(args.smoke, TARGET_COSINE), work
+    )
+    variants[SEARCH_BEST_AT_TARGET] = minilm.onnx_runner(
+        SEARCH_BEST_AT_TARGET, path, f"examples/minilm/search.json, goal cosine mean >= {TARGET_COSINE}"
+    )
     if incumbent.available():
         print("building: olive-ai (cold, in its own environment)", flush=True)
         start = time.perf_counter()
         path = incumbent.run(work / "olive-ai")
-        made["olive-ai"] = {"seconds": time.perf_counter() - start, "recipe": incumbent.recipe("<minilm>", Path("out"), Path("cache"))["passes"]}
+        made["olive-ai"] = {
+            "seconds": time.perf_counter() - start,
+            "recipe": incumbent.recipe("<minilm>", Path("out"), Path("cache"))["passes"],
+        }
         variants["olive-ai"] = minilm.onnx_runner("olive-ai", path, "olive-ai 0.13.0, same recipe")
     else:
         report.note(f"olive-ai skipped: no {incumbent.OLIVE_AI_VENV} (make -C bench venv-olive-ai creates it)")
@@ -64,7 +81,7 @@ def build_variants(args: Any, report: harness.Report, reference: minilm.Runner, 
     settings = ort_hand_tuned.SETTINGS[:1] if args.smoke else ort_hand_tuned.SETTINGS
     reference_embeddings = reference.embeddings(minilm.tokenize(texts, 8))
     path, made["ort-hand-tuned"] = ort_hand_tuned.build(
-        work / "ort-hand-tuned", reference_embeddings, texts, settings, TARGET_COSINE, rounds=1 if args.smoke else 3
+        work / "ort-hand-tuned", reference_embeddings, texts, settings, TARGET_COSINE, rounds=1 if args.smoke else 5
     )
     variants["ort-hand-tuned"] = minilm.onnx_runner("ort-hand-tuned", path, made["ort-hand-tuned"]["chosen"])
     report.figures["how_made"] = made
@@ -89,7 +106,11 @@ def measure(args: Any, variants: dict[str, minilm.Runner], texts: list[str]) -> 
     reference = variants[BASELINE].embeddings(b8)
     figures: dict[str, Any] = {}
     for name, runner in variants.items():
-        figures[name] = {"source": runner.source, "size_mb": runner.size_mb, **minilm.cosines(runner.embeddings(b8), reference)}
+        figures[name] = {
+            "source": runner.source,
+            "size_mb": runner.size_mb,
+            **minilm.cosines(runner.embeddings(b8), reference),
+        }
     calls = {f"{name}@b1": cycling(runner, b1) for name, runner in variants.items()}
     calls.update({f"{name}@b8": cycling(runner, b8[:4]) for name, runner in variants.items()})
     # one round = every variant at both sizes; warm-up and repeats scale so b1 and b8 take similar time
@@ -111,17 +132,23 @@ def measure(args: Any, variants: dict[str, minilm.Runner], texts: list[str]) -> 
     return figures
 
 
-def verdicts(figures: dict[str, Any]) -> list[str]:
+def is_int8(point: dict[str, Any]) -> bool:
+    """Whether a point applied a quantization step (the demo's `quantize`, the search's `dynamic` or `static`)."""
+    return any(config is not None and step in ("quantize", "dynamic", "static") for step, config in point.items())
+
+
+def verdicts(figures: dict[str, Any], made: dict[str, Any]) -> list[str]:
     """The issue's targets, checked against these figures (reported, never enforced)."""
     lines = []
     for name in OURS:
         own = figures[name]
         speedup = min(own["b1_speedup_vs_pytorch"]["median"], own["b8_speedup_vs_pytorch"]["median"])
-        met = speedup >= TARGET_SPEEDUP and own["cosine_mean"] >= TARGET_COSINE
+        int8 = is_int8(made[name]["point"])
+        met = int8 and speedup >= TARGET_SPEEDUP and own["cosine_mean"] >= TARGET_COSINE
         lines.append(
             f"{name}: {own['b1_speedup_vs_pytorch']['median']:.2f}x (b1) / {own['b8_speedup_vs_pytorch']['median']:.2f}x (b8) "
-            f"PyTorch at cosine mean {own['cosine_mean']:.4f}: target >= {TARGET_SPEEDUP}x at >= {TARGET_COSINE} "
-            f"{'met' if met else 'NOT met'}"
+            f"PyTorch at cosine mean {own['cosine_mean']:.4f}{'' if int8 else ' (an FP32 model)'}: target INT8 >= "
+            f"{TARGET_SPEEDUP}x at >= {TARGET_COSINE} {'met' if met else 'NOT met'}"
         )
         if "olive-ai" in figures:
             theirs = figures["olive-ai"]
@@ -177,7 +204,7 @@ def main() -> int:
     figures = measure(args, variants, texts)
     report.figures["variants"] = figures
     report.figures["table"] = print_table(figures)
-    report.figures["targets"] = verdicts(figures)
+    report.figures["targets"] = verdicts(figures, report.figures["how_made"])
     print()
     for line in report.figures["targets"]:
         print(line)

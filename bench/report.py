@@ -42,17 +42,21 @@ def quality(result: dict[str, Any]) -> str:
     if "olive-ai" in variants:
         lines.append("Speed-ups vs olive-ai's output (median over rounds of paired p50 ratios, min-max):")
         lines.append("")
-        for name in ("ours-default", "ours-search-best", "ort-hand-tuned"):
-            own = variants[name]
+        for name, own in variants.items():
+            if name in ("pytorch-fp32", "olive-ai"):
+                continue
             cells = [f"{s} {own[f'{s}_speedup_vs_olive_ai']['median']:.2f}x "
                      f"({own[f'{s}_speedup_vs_olive_ai']['min']:.2f}-{own[f'{s}_speedup_vs_olive_ai']['max']:.2f})"
                      for s in ("b1", "b8")]  # fmt: skip
             lines.append(f"- {name}: {', '.join(cells)}")
         lines.append("")
     made = figures.get("how_made", {})
-    if "ours-search-best" in made:
-        lines.append(f"Our search's best: {describe_point(made['ours-search-best']['point'])}")
-        lines.append("")
+    lines.append("What each search chose:")
+    lines.append("")
+    for name, own in made.items():
+        if name.startswith("ours-search-best"):
+            lines.append(f"- `{name}`: {describe_point(own['point'])}")
+    lines.append("")
     if "ort-hand-tuned" in made:
         tuned = made["ort-hand-tuned"]
         lines.append(f"Hand-tuned ORT chose `{tuned['chosen']}` ({tuned['why']}). Every setting it tried:")
@@ -63,7 +67,9 @@ def quality(result: dict[str, Any]) -> str:
             if "error" in tried:
                 lines.append(f"| {name} | failed: {tried['error'][:80]} | | |")
             else:
-                lines.append(f"| {name} | {tried['cosine_mean']:.4f} | {tried['cosine_min']:.4f} | {tried['screen_b8_p50_ms']:.1f} |")
+                lines.append(
+                    f"| {name} | {tried['cosine_mean']:.4f} | {tried['cosine_min']:.4f} | {tried['screen_b8_p50_ms']:.1f} |"
+                )
         lines.append("")
     lines += ["Targets:", ""] + [f"- {line}" for line in figures["targets"]]
     return "\n".join(lines)

@@ -68,7 +68,11 @@ def _interleaved_commands(
 
 def _seconds_summary(values: list[float]) -> dict[str, Any]:
     ordered = sorted(values)
-    middle = ordered[len(ordered) // 2] if len(ordered) % 2 else sum(ordered[len(ordered) // 2 - 1 : len(ordered) // 2 + 1]) / 2
+    middle = (
+        ordered[len(ordered) // 2]
+        if len(ordered) % 2
+        else sum(ordered[len(ordered) // 2 - 1 : len(ordered) // 2 + 1]) / 2
+    )
     return {"median": middle, "min": ordered[0], "max": ordered[-1], "runs": values}
 
 
@@ -112,7 +116,9 @@ def cold_and_cached(work: Path, rounds: int, cached_runs: int, exporters: tuple[
 
     # each rerun finds the cache and output its last cold run left; olive-ai's is shown for scale
     print("cached reruns", flush=True)
-    cached = {name: command for name, command in commands.items() if "dynamo" not in name or name.startswith("olive-ai")}
+    cached = {
+        name: command for name, command in commands.items() if "dynamo" not in name or name.startswith("olive-ai")
+    }
     reruns = _interleaved_commands(cached, cached_runs, lambda name, index: folders[name])
     figures["cached_rerun"] = {name: _seconds_summary(values) for name, values in reruns.items()}
     return figures
@@ -218,7 +224,18 @@ def build_ours() -> dict[str, Built]:
             if not editable(name):
                 continue
             subprocess.run(
-                [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", folder, str(source)],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--quiet",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "-w",
+                    folder,
+                    str(source),
+                ],
                 check=True,
                 capture_output=True,
             )
@@ -233,7 +250,11 @@ def build_ours() -> dict[str, Built]:
 
 def sizes() -> dict[str, Any]:
     built = build_ours()
-    sets = {"core alone": ["olive-core"], "core[search]": ["olive-core[search]"], "core + olive-onnx": ["olive-core", "olive-onnx"]}
+    sets = {
+        "core alone": ["olive-core"],
+        "core[search]": ["olive-core[search]"],
+        "core + olive-onnx": ["olive-core", "olive-onnx"],
+    }
     figures = {label: _size_of(closure(roots, built=built)) for label, roots in sets.items()}
     if incumbent.available():
         figures["olive-ai[cpu]"] = _size_of(closure(["olive-ai[cpu]"], harness.site_packages(incumbent.OLIVE_AI_VENV)))
@@ -256,14 +277,25 @@ def _size_of(each: dict[str, int]) -> dict[str, Any]:
 def print_tables(figures: dict[str, Any]) -> str:
     rows = []
     for name, stats in figures["startup"].items():
-        rows.append([f"`olive --help`, {name}", stats["median"], f"{stats['min']:.2f}-{stats['max']:.2f}", len(stats["runs"])])
+        rows.append(
+            [f"`olive --help`, {name}", stats["median"], f"{stats['min']:.2f}-{stats['max']:.2f}", len(stats["runs"])]
+        )
     for kind in ("cold", "cached_rerun"):
         for name, stats in figures["workflow"][kind].items():
             label = "cold workflow" if kind == "cold" else "fully cached rerun"
-            rows.append([f"{label}, {name}", stats["median"], f"{stats['min']:.2f}-{stats['max']:.2f}", len(stats["runs"])])
+            rows.append(
+                [f"{label}, {name}", stats["median"], f"{stats['min']:.2f}-{stats['max']:.2f}", len(stats["runs"])]
+            )
     if "demo" in figures:
         stats = figures["demo"]["rerun"]
-        rows.append(["fully cached rerun, ours, demo workflow with metrics", stats["median"], f"{stats['min']:.2f}-{stats['max']:.2f}", len(stats["runs"])])
+        rows.append(
+            [
+                "fully cached rerun, ours, demo workflow with metrics",
+                stats["median"],
+                f"{stats['min']:.2f}-{stats['max']:.2f}",
+                len(stats["runs"]),
+            ]
+        )
     text = harness.table(["what", "median s", "min-max s", "runs"], rows)
     size_rows = [[label, stats["mib"], stats["distributions"], ", ".join(f"{k} {v}" for k, v in stats["largest_mib"].items())]
                  for label, stats in figures["size"].items()]  # fmt: skip

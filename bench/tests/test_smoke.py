@@ -32,7 +32,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def run_smoke(script: str, folders: dict[str, Path]) -> dict[str, Any]:
     command = [sys.executable, str(BENCH / script), "--smoke", "--work-dir", str(folders["work"]),
                "--results-dir", str(folders["results"])]  # fmt: skip
-    done = subprocess.run(command, cwd=BENCH, capture_output=True, text=True, timeout=TIMEOUT_S)
+    done = subprocess.run(command, cwd=BENCH, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
     print(done.stdout[-6000:])
     assert done.returncode == 0, f"{script} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     result = json.loads((folders["results"] / script.replace(".py", ".json")).read_text())
@@ -54,7 +54,7 @@ def test_search_efficiency(folders: dict[str, Path]) -> None:
 def test_minilm_quality(folders: dict[str, Path]) -> None:
     result = run_smoke("minilm_quality.py", folders)
     variants = result["figures"]["variants"]
-    expected = {"pytorch-fp32", "ours-default", "ours-search-best", "ort-hand-tuned"}
+    expected = {"pytorch-fp32", "ours-default", "ours-search-best", "ours-search-best-0.995", "ort-hand-tuned"}
     assert expected <= set(variants)
     assert ("olive-ai" in variants) != any("olive-ai skipped" in note for note in result["notes"])
     for figures in variants.values():
@@ -74,7 +74,7 @@ def test_readme_tables_render_from_the_results(folders: dict[str, Path], tmp_pat
     readme.write_text("before\n<!-- results:start -->\nold\n<!-- results:end -->\nafter\n")
     done = subprocess.run(
         [sys.executable, str(BENCH / "report.py"), "--results-dir", str(folders["results"]), "--readme", str(readme)],
-        cwd=BENCH, capture_output=True, text=True,
+        cwd=BENCH, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     text = readme.read_text()
