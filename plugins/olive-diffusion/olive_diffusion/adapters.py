@@ -33,7 +33,9 @@ class LoraAdapterConfig(BaseModel):
         description="a diffusers LoRA .safetensors file (or a folder holding pytorch_lora_weights.safetensors), "
         "or a peft adapter folder (adapter_config.json + adapter_model.safetensors); relative to the workflow's folder"
     )
-    name: str | None = Field(default=None, description="adapter name; default: the file or folder name")
+    name: str | None = Field(
+        default=None, description="adapter name; default: the folder's name (or the file's, for a file of another name)"
+    )
     scale: float = Field(default=1.0, description="strength of the adapter (1: as trained)")
     component: Literal["unet", "text_encoder"] = Field(
         default="unet",
@@ -48,7 +50,7 @@ def resolve_adapters(adapters: list[LoraAdapterConfig], base_dir: Path) -> list[
         path = Path(adapter.path).expanduser()
         path = (path if path.is_absolute() else base_dir / path).resolve()
         adapter_format, weights = detect_adapter(path, f"input_model.config.lora_adapters.{index}")
-        name = adapter.name or (path.stem if path.is_file() else path.name)
+        name = adapter.name or _default_name(path)
         if any(entry["name"] == name for entry in resolved):
             raise ModelLoadError(
                 f"two LoRA adapters are named '{name}'", hint="give each adapter its own 'name' in lora_adapters"
@@ -63,6 +65,11 @@ def resolve_adapters(adapters: list[LoraAdapterConfig], base_dir: Path) -> list[
             }
         )
     return resolved
+
+
+def _default_name(path: Path) -> str:
+    """The folder's name for a folder or a file of the standard name, else the file's stem."""
+    return path.stem if path.is_file() and path.name != DIFFUSERS_WEIGHTS else (path.parent.name if path.is_file() else path.name)
 
 
 def detect_adapter(path: Path, where: str) -> tuple[AdapterFormat, Path]:

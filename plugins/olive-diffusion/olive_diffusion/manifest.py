@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from olive_core.errors import ModelLoadError
+from olive_core.errors import ConfigError, ModelLoadError
 from olive_core.models.hashing import hash_json
 from olive_core.models.io_config import IoConfig
 
 from olive_diffusion.components import ComponentName
 from olive_diffusion.generation import GenerationConfig
-from olive_diffusion.shapes import PipelineShapes
+from olive_diffusion.shapes import PipelineShapes, fixed_image_size
 
 MANIFEST_FILE = "pipeline.json"
 FORMAT = "olive-onnx-diffusion/1"
@@ -62,6 +62,17 @@ class PipelineManifest(BaseModel):
     shapes: PipelineShapes
     generation: GenerationConfig
     components: dict[ComponentName, ComponentEntry]
+
+    def check_image_size(self, height: int, width: int, field: str) -> None:
+        """Refuse a generation size that a component exported at a fixed size cannot take."""
+        for name, entry in self.components.items():
+            fixed = fixed_image_size(name, entry.io_config, self.shapes)
+            if fixed is not None and fixed != (height, width):
+                raise ConfigError(
+                    f"the {name} was exported for {fixed[0]}x{fixed[1]} images only, not {height}x{width}",
+                    path=f"{field}.height",
+                    hint=f"generate at {fixed[0]}x{fixed[1]}, or export with dynamic_image_size: true",
+                )
 
     def component(self, name: str, folder: Path) -> ComponentEntry:
         if name not in self.components:

@@ -43,7 +43,8 @@ class OnnxDiffusionModelType(ModelType):
             raise ModelLoadError(f"{name}: ONNX pipeline folder '{folder}' does not exist", hint="relative paths start at the workflow's folder")
         manifest = read_manifest(folder)
         generation = config.generation or manifest.generation
-        generation.image_size(manifest.shapes, field=f"{name}.config.generation")
+        field = f"{name}.config.generation"
+        manifest.check_image_size(*generation.image_size(manifest.shapes, field=field), field=field)
         handle = ModelHandler(
             type="onnx_diffusion",
             path=str(folder),

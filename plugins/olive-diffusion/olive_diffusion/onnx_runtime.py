@@ -48,6 +48,7 @@ class OnnxPipelineSession:
         self.input_names, self.output_names = list(INPUT_NAMES), list(OUTPUT_NAMES)
         self.manifest, self.generation, self.shapes = manifest, generation, manifest.shapes
         self.height, self.width = generation.image_size(manifest.shapes)
+        manifest.check_image_size(self.height, self.width, field="generation")
         self.sessions = {}
         self.input_types: dict[str, dict[str, str]] = {}
         for name in GENERATION_COMPONENTS:

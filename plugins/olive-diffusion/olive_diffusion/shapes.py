@@ -103,10 +103,25 @@ def _check_consistent(folder: Path, shapes: PipelineShapes, unet: dict[str, Any]
         )
 
 
-def component_io_config(component: ComponentName, shapes: PipelineShapes, guidance: bool = True) -> IoConfig:
-    """The io config of one component; the UNet's example batch is doubled under guidance."""
-    latent = [shapes.latent_channels, shapes.latent_size, shapes.latent_size]
-    image = [shapes.image_channels, shapes.image_size, shapes.image_size]
+def component_io_config(
+    component: ComponentName,
+    shapes: PipelineShapes,
+    guidance: bool = True,
+    image_size: tuple[int, int] | None = None,
+    dynamic_image_size: bool = True,
+) -> IoConfig:
+    """The io config of one component; the UNet's example batch is doubled under guidance.
+
+    ``image_size`` (height, width) sets the example sizes (default: the UNet's sample size times
+    the VAE's scale). Without ``dynamic_image_size`` the spatial axes are fixed to it: symbolic
+    shape inference (ONNX Runtime's fusions) is then much faster, and the graph runs at that size only.
+    """
+    height, width = image_size or (shapes.image_size, shapes.image_size)
+    factor = shapes.vae_scale_factor
+    latent = [shapes.latent_channels, height // factor, width // factor]
+    image = [shapes.image_channels, height, width]
+    latent_axes = dict(LATENT_AXES) if dynamic_image_size else {0: BATCH}
+    image_axes = dict(IMAGE_AXES) if dynamic_image_size else {0: BATCH}
     if component == "text_encoder":
         return IoConfig(
             input_names=["input_ids"],
@@ -123,10 +138,10 @@ def component_io_config(component: ComponentName, shapes: PipelineShapes, guidan
             input_types=["float32", "float32", "float32"],
             output_names=["out_sample"],
             dynamic_axes={
-                "sample": dict(LATENT_AXES),
+                "sample": dict(latent_axes),
                 "timestep": {0: BATCH},
                 "encoder_hidden_states": {0: BATCH},
-                "out_sample": dict(LATENT_AXES),
+                "out_sample": dict(latent_axes),
             },
         )
     if component == "vae_encoder":
@@ -135,7 +150,7 @@ def component_io_config(component: ComponentName, shapes: PipelineShapes, guidan
             input_shapes=[[1, *image]],
             input_types=["float32"],
             output_names=["latent_mean"],
-            dynamic_axes={"sample": dict(IMAGE_AXES), "latent_mean": dict(LATENT_AXES)},
+            dynamic_axes={"sample": dict(image_axes), "latent_mean": dict(latent_axes)},
         )
     if component == "vae_decoder":
         return IoConfig(
@@ -143,9 +158,22 @@ def component_io_config(component: ComponentName, shapes: PipelineShapes, guidan
             input_shapes=[[1, *latent]],
             input_types=["float32"],
             output_names=["sample"],
-            dynamic_axes={"latent_sample": dict(LATENT_AXES), "sample": dict(IMAGE_AXES)},
+            dynamic_axes={"latent_sample": dict(latent_axes), "sample": dict(image_axes)},
         )
     raise ValueError(f"unknown component '{component}'")
+
+
+def fixed_image_size(component: str, io_config: IoConfig, shapes: PipelineShapes) -> tuple[int, int] | None:
+    """The (height, width) a component's graph is fixed to, or None when its spatial axes are dynamic."""
+    if component == "text_encoder" or not io_config.input_shapes:
+        return None
+    name = io_config.input_names[0]
+    axes = (io_config.dynamic_axes or {}).get(name, {})
+    if 2 in axes:
+        return None
+    _, _, height, width = io_config.input_shapes[0]
+    scale = 1 if component == "vae_encoder" else shapes.vae_scale_factor
+    return height * scale, width * scale
 
 
 def pipeline_io_config(shapes: PipelineShapes) -> IoConfig:

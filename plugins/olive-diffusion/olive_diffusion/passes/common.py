@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,26 +16,26 @@ if TYPE_CHECKING:
     import torch
 
 
-def link_or_copy(source: str, destination: str) -> None:
-    """A hard link where the file system allows it (large weights are not duplicated), else a copy."""
-    try:
-        os.link(source, destination)
-    except OSError:
-        shutil.copy2(source, destination)
-
-
 def copy_tree(source: Path, destination: Path, ignore: Any = None) -> None:
-    shutil.copytree(source, destination, copy_function=link_or_copy, ignore=ignore, dirs_exist_ok=True)
+    """Copies, never hard links: a tool that rewrites a file in place (save_pretrained does) would
+    otherwise change the source too, be it the user's model or a cached artifact."""
+    shutil.copytree(source, destination, ignore=ignore, dirs_exist_ok=True)
 
 
 def component_torch_handle(
-    pipeline_folder: Path, component: ComponentName, shapes: PipelineShapes, guidance: bool, attention: AttentionKind
+    pipeline_folder: Path,
+    component: ComponentName,
+    shapes: PipelineShapes,
+    guidance: bool,
+    attention: AttentionKind,
+    image_size: tuple[int, int] | None = None,
+    dynamic_image_size: bool = True,
 ) -> ModelHandler:
     """A `pytorch` handle of one component, so olive-torch's and olive-onnx's single-model tools apply to it."""
     return ModelHandler(
         type="pytorch",
         path=str(pipeline_folder),
-        io_config=component_io_config(component, shapes, guidance),
+        io_config=component_io_config(component, shapes, guidance, image_size, dynamic_image_size),
         attributes=component_handle_attributes(pipeline_folder, component, attention, shapes.vocab_size),
     )
 

@@ -37,6 +37,11 @@ class DiffusionOnnxConversionConfig(PassConfig):
         description="'classic' exports attention as MatMul/Softmax (diffusers' AttnProcessor, CLIP eager), which "
         "ONNX Runtime fuses into Attention/MultiHeadAttention; 'default' keeps the model's processors (SDPA)",
     )
+    dynamic_image_size: bool = Field(
+        default=True,
+        description="keep image height and width dynamic; false fixes them to the model's generation size, which makes "
+        "ONNX Runtime's fusions much faster (less symbolic shape inference) but runs that size only",
+    )
     target_opset: int = Field(default=17, ge=14, description="ONNX opset of the exported components")
     atol: float = Field(default=1e-4, ge=0, description="absolute tolerance of the ONNX Runtime vs PyTorch check")
     rtol: float = Field(default=1e-3, ge=0, description="relative tolerance of the same check")
@@ -74,6 +79,7 @@ class DiffusionOnnxConversion(Pass):
         folder = Path(model.path)
         shapes = read_pipeline_shapes(folder)
         generation = generation_of(model)
+        image_size = generation.image_size(shapes)
         conversion = OnnxConversionConfig(
             exporter=config.exporter,
             target_opset=config.target_opset,
@@ -87,7 +93,9 @@ class DiffusionOnnxConversion(Pass):
         entries: dict[str, ComponentEntry] = {}
         reports = {}
         for component in dict.fromkeys(config.components):
-            handle = component_torch_handle(folder, component, shapes, generation.uses_guidance, config.attention)
+            handle = component_torch_handle(
+                folder, component, shapes, generation.uses_guidance, config.attention, image_size, config.dynamic_image_size
+            )
             sub_context = PassContext(accelerator=context.accelerator, step=f"{context.step}.{component}", logger=context.logger)
             (output_dir / component).mkdir()
             exported = OnnxConversion().run(handle, conversion, output_dir / component, sub_context)

@@ -76,7 +76,7 @@ class DiffusionMergeLoRA(Pass):
             differences[component] = _compare(component, expected, actual, config)
 
         merged_folders = {SOURCE_FOLDERS[component] for component in merged}
-        copy_tree(folder, output_dir, ignore=_weights_of(folder, merged_folders))
+        copy_tree(folder, output_dir, ignore=_top_level(folder, merged_folders))
         for component, module in merged.items():
             with torch.no_grad():
                 module.save_pretrained(str(output_dir / SOURCE_FOLDERS[component]), safe_serialization=True)
@@ -117,12 +117,10 @@ def _compare(component: str, expected: list[torch.Tensor], actual: list[torch.Te
     return largest
 
 
-def _weights_of(folder: Path, sub_folders: set[str]) -> Any:
-    """A copytree ignore function that leaves out the weight files of the merged components."""
+def _top_level(folder: Path, names: set[str]) -> Any:
+    """A copytree ignore function leaving out the merged components' folders, which save_pretrained rewrites."""
 
-    def ignore(directory: str, names: list[str]) -> list[str]:
-        if Path(directory).resolve().name in sub_folders and Path(directory).resolve().parent == folder.resolve():
-            return [name for name in names if name.endswith((".safetensors", ".bin", ".index.json"))]
-        return []
+    def ignore(directory: str, entries: list[str]) -> list[str]:
+        return [entry for entry in entries if entry in names] if Path(directory).resolve() == folder.resolve() else []
 
     return ignore
