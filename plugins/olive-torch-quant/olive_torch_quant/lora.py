@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -90,7 +91,9 @@ class LoRAFinetuning(Pass):
                 hint="name the nn.Linear layers to adapt, e.g. target_modules: ['fc1', 'fc2']",
             )
 
-    def run(self, model: ModelHandler, config: LoRAFinetuningConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+    def run(
+        self, model: ModelHandler, config: LoRAFinetuningConfig, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
         import torch
         from peft import LoraConfig, get_peft_model
 
@@ -127,7 +130,10 @@ class LoRAFinetuning(Pass):
         with torch.random.fork_rng():
             torch.manual_seed(config.seed)
             try:
-                adapted = get_peft_model(module, lora)
+                with warnings.catch_warnings():
+                    # peft 0.21 reads a property transformers 5 deprecates: nothing for a user to do
+                    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+                    adapted = get_peft_model(module, lora)
             except ValueError as exc:  # peft: unknown architecture or target modules not found
                 raise IncompatibleModelError(f"peft cannot add LoRA layers: {exc}", hint="set target_modules") from exc
             trainable, total = adapted.get_nb_trainable_parameters()

@@ -46,7 +46,9 @@ class MagnitudePruning(Pass):
         super().check_input(model, config, context)
         check_rewritable("MagnitudePruning", model)
 
-    def run(self, model: ModelHandler, config: MagnitudePruningConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+    def run(
+        self, model: ModelHandler, config: MagnitudePruningConfig, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
         import torch
 
         from olive_torch_quant.sparsity import sparsity_report
@@ -73,7 +75,7 @@ class MagnitudePruning(Pass):
 
 def _kth_smallest(values: object, fraction: float) -> float:
     """The magnitude at or below which ``fraction`` of ``values`` lie (-1 when nothing is pruned)."""
-    count = int(round(fraction * values.numel()))  # type: ignore[attr-defined]
+    count = round(fraction * values.numel())  # type: ignore[attr-defined]
     if count <= 0:
         return -1.0
     return float(values.kthvalue(count).values)  # type: ignore[attr-defined]

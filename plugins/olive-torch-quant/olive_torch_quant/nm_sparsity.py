@@ -33,8 +33,9 @@ class NMSparsity(Pass):
     """N:M sparsity (2:4 by default): keep the N largest of every M consecutive weights of each nn.Linear.
 
     2:4 is the pattern sparse tensor cores run. Weights stay dense with their zeros: PyTorch's 2:4
-    sparse kernels are CUDA-only, so on CPU this brings no speed-up by itself. Layers whose input size M does not divide stay dense (a
-    warning names them). Reports the achieved sparsity and the parameter counts.
+    sparse kernels are CUDA-only, so on CPU this brings no speed-up by itself. Layers whose input
+    size M does not divide stay dense (a warning names them). Reports the achieved sparsity and
+    the parameter counts.
     """
 
     Config = NMSparsityConfig
@@ -46,7 +47,9 @@ class NMSparsity(Pass):
         super().check_input(model, config, context)
         check_rewritable("NMSparsity", model)
 
-    def run(self, model: ModelHandler, config: NMSparsityConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+    def run(
+        self, model: ModelHandler, config: NMSparsityConfig, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
         import torch
 
         from olive_torch_quant.sparsity import sparsity_report
@@ -58,7 +61,9 @@ class NMSparsity(Pass):
         fitting = [(name, layer) for name, layer in layers if layer.in_features % config.m == 0]
         left = [name for name, layer in layers if layer.in_features % config.m != 0]
         if left:
-            context.warn(f"{len(left)} layer(s) stay dense: input size not a multiple of {config.m} ({', '.join(left[:4])})")
+            context.warn(
+                f"{len(left)} layer(s) stay dense: input size not a multiple of {config.m} ({', '.join(left[:4])})"
+            )
         with torch.no_grad():
             for _, layer in fitting:
                 groups = layer.weight.view(-1, config.m)

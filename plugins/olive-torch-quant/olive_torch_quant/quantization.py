@@ -26,11 +26,13 @@ class TorchAOQuantizationConfig(PassConfig):
         "'int8_weight_only', 'int4_weight_only' (packed INT4 on torch's CPU kernel; pytorch models only: "
         "it has no safetensors form) or 'int4_weight_only_unpacked' (INT4 values stored in INT8, for hf models)",
     )
-    group_size: Annotated[int | None, Searchable(choices=(32, 64, 128), when=(("scheme", "int4_weight_only"),))] = Field(
-        default=None,
-        ge=1,
-        description="input channels sharing one scale; null: per output row for INT8, 32 for INT4. "
-        "Layers whose input size it does not divide stay float",
+    group_size: Annotated[int | None, Searchable(choices=(32, 64, 128), when=(("scheme", "int4_weight_only"),))] = (
+        Field(
+            default=None,
+            ge=1,
+            description="input channels sharing one scale; null: per output row for INT8, 32 for INT4. "
+            "Layers whose input size it does not divide stay float",
+        )
     )
     skip_modules: Annotated[list[str], Searchable(choices=([], list(OUTPUT_HEADS)))] = Field(
         default_factory=list,
@@ -43,7 +45,9 @@ class TorchAOQuantizationConfig(PassConfig):
             raise ValueError(f"scheme '{self.scheme}' quantizes weights per row; group_size does not apply to it")
         allowed = SCHEMES[self.scheme].group_sizes
         if self.group_size is not None and allowed and self.group_size not in allowed:
-            raise ValueError(f"scheme '{self.scheme}' takes group_size {', '.join(map(str, allowed[:-1]))} or {allowed[-1]}")
+            raise ValueError(
+                f"scheme '{self.scheme}' takes group_size {', '.join(map(str, allowed[:-1]))} or {allowed[-1]}"
+            )
         return self
 
 
@@ -51,8 +55,8 @@ class TorchAOQuantization(Pass):
     """Quantize the nn.Linear layers of an `hf` or `pytorch` model with torchao (INT8 or INT4 weights).
 
     The output is a smaller PyTorch model for the torch runtime. On CPU in eager mode it runs
-    slower than FP32 (torchao's CPU speed comes with torch.compile): measure before expecting a
-    speed-up. It cannot be exported to ONNX: to quantize for ONNX Runtime, convert the float model
+    slower than FP32 (2 to 40 times in this project's measurements; torchao's CPU speed comes with
+    torch.compile, which the torch runtime does not use): do not expect a speed-up. It cannot be exported to ONNX: to quantize for ONNX Runtime, convert the float model
     and use the ONNX quantization passes. Reports the layers quantized and the weight sizes.
     """
 
@@ -78,7 +82,9 @@ class TorchAOQuantization(Pass):
                 hint="target device 'cpu', or use scheme 'int8_weight_only'",
             )
 
-    def run(self, model: ModelHandler, config: TorchAOQuantizationConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+    def run(
+        self, model: ModelHandler, config: TorchAOQuantizationConfig, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
         import torch
 
         from olive_torch.io import dummy_inputs
@@ -96,7 +102,11 @@ class TorchAOQuantization(Pass):
                 f"the model has no nn.Linear layer left to quantize (skip_modules: {config.skip_modules})",
                 hint="skip fewer modules",
             )
-        targets = [name for name, layer in layers if fits(config.scheme, config.group_size, layer.in_features, layer.out_features)]
+        targets = [
+            name
+            for name, layer in layers
+            if fits(config.scheme, config.group_size, layer.in_features, layer.out_features)
+        ]
         unfit = [name for name, _ in layers if name not in targets]
         if not targets:
             raise IncompatibleModelError(
@@ -105,7 +115,9 @@ class TorchAOQuantization(Pass):
             )
         if unfit:
             shown = ", ".join(unfit[:4]) + (", ..." if len(unfit) > 4 else "")
-            context.warn(f"{len(unfit)} layer(s) stay float: their shape does not fit scheme '{config.scheme}' ({shown})")
+            context.warn(
+                f"{len(unfit)} layer(s) stay float: their shape does not fit scheme '{config.scheme}' ({shown})"
+            )
         skipped = skipped_linear_names(module, config.skip_modules) + unfit
         inputs = tuple(dummy_inputs(model).values())
         with torch.inference_mode():
@@ -116,7 +128,9 @@ class TorchAOQuantization(Pass):
         quantized = self._quantize(module, model, ao_config, targets, skipped)
         with torch.inference_mode():
             outputs = wrap_for_io(quantized, model)(*inputs)
-        quantized_names = {name for name, layer in quantized.named_modules() if is_quantized_tensor(getattr(layer, "weight", None))}
+        quantized_names = {
+            name for name, layer in quantized.named_modules() if is_quantized_tensor(getattr(layer, "weight", None))
+        }
         not_quantized = [name for name in targets if name not in quantized_names]
         if not_quantized:
             context.warn(f"{len(not_quantized)} layer(s) were left float by torchao: {', '.join(not_quantized[:4])}")
@@ -153,7 +167,9 @@ class TorchAOQuantization(Pass):
             from olive_torch_quant.torch_models import load_module
 
             del module
-            return load_module(model, quantization_config=TorchAoConfig(ao_config, modules_to_not_convert=skipped or None))
+            return load_module(
+                model, quantization_config=TorchAoConfig(ao_config, modules_to_not_convert=skipped or None)
+            )
         from torchao.quantization import quantize_
 
         wanted = set(targets)

@@ -93,7 +93,7 @@ def import_torchao() -> ModuleType:
     """Import torchao without its warnings about CUDA extension libraries a CPU build lacks."""
     with _quiet(_NOISY_LOGGERS):
         import torchao
-        import torchao.quantization  # noqa: F401  (registers the tensor classes torch.load allows)
+        import torchao.quantization  # registers the tensor classes torch.load allows
 
     return torchao
 

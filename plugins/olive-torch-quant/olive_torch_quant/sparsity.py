@@ -8,7 +8,9 @@ if TYPE_CHECKING:
     import torch
 
 
-def sparsity_report(module: torch.nn.Module, pruned: list[tuple[str, torch.nn.Linear]], target: float | None) -> dict[str, Any]:
+def sparsity_report(
+    module: torch.nn.Module, pruned: list[tuple[str, torch.nn.Linear]], target: float | None
+) -> dict[str, Any]:
     """Zeros among the pruned layers' weights and among all parameters, with parameter counts.
 
     ``target`` is the sparsity asked for (None when the pattern fixes it); ``achieved`` is measured

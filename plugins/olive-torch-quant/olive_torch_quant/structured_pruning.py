@@ -75,7 +75,9 @@ class StructuredPruning(Pass):
                 hint="prune target 'ffn_channels' instead",
             )
 
-    def run(self, model: ModelHandler, config: StructuredPruningConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+    def run(
+        self, model: ModelHandler, config: StructuredPruningConfig, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
         from olive_torch_quant.torch_models import load_module, parameter_count, save_module
 
         module = load_module(model)
@@ -170,10 +172,14 @@ def _prune_heads(module: torch.nn.Module, config: StructuredPruningConfig) -> di
     attentions = [
         (name, layer)
         for name, layer in module.named_modules()
-        if all(isinstance(getattr(layer, part, None), torch.nn.Linear) for part in ("q_proj", "k_proj", "v_proj", "o_proj"))
+        if all(
+            isinstance(getattr(layer, part, None), torch.nn.Linear) for part in ("q_proj", "k_proj", "v_proj", "o_proj")
+        )
     ]
     if not attentions:
-        raise IncompatibleModelError(f"{PASS_NAME} found no attention block with q_proj, k_proj, v_proj and o_proj layers")
+        raise IncompatibleModelError(
+            f"{PASS_NAME} found no attention block with q_proj, k_proj, v_proj and o_proj layers"
+        )
     with torch.no_grad():
         for _, attention in attentions:
             q_rows = attention.q_proj.weight.view(kv_heads, per_group * head_dim, -1)
@@ -213,7 +219,9 @@ def _expand(groups: torch.Tensor, size: int) -> torch.Tensor:
 # -- shared --------------------------------------------------------------------------------------
 
 
-def _slice_linear(layer: torch.nn.Linear, rows: torch.Tensor | None = None, columns: torch.Tensor | None = None) -> torch.nn.Linear:
+def _slice_linear(
+    layer: torch.nn.Linear, rows: torch.Tensor | None = None, columns: torch.Tensor | None = None
+) -> torch.nn.Linear:
     """A new, smaller nn.Linear holding the chosen output rows or input columns of ``layer``."""
     import torch
 

@@ -55,7 +55,9 @@ def adapter_dir(model: ModelHandler) -> Path | None:
     return base / relative
 
 
-def check_rewritable(pass_name: str, model: ModelHandler, *, adapter_ok: bool = False, quantized_ok: bool = False) -> None:
+def check_rewritable(
+    pass_name: str, model: ModelHandler, *, adapter_ok: bool = False, quantized_ok: bool = False
+) -> None:
     """Refuse, before any work, a model whose weights this plugin cannot rewrite and save."""
     if model.type == "pytorch":
         model_format = model.attributes.get("model_format")
@@ -126,7 +128,9 @@ def save_module(
     return _save_pytorch(module, model, output_dir, attributes or {})
 
 
-def _save_hf(module: torch.nn.Module, model: ModelHandler, output_dir: Path, attributes: dict[str, Any]) -> ModelHandler:
+def _save_hf(
+    module: torch.nn.Module, model: ModelHandler, output_dir: Path, attributes: dict[str, Any]
+) -> ModelHandler:
     from olive_torch.hf_model import ARCHITECTURE_KEYS
 
     folder = output_dir / "model"
@@ -154,7 +158,9 @@ def copy_support_files(model: ModelHandler, folder: Path) -> None:
             shutil.copy2(source, destination)
 
 
-def _save_pytorch(module: torch.nn.Module, model: ModelHandler, output_dir: Path, attributes: dict[str, Any]) -> ModelHandler:
+def _save_pytorch(
+    module: torch.nn.Module, model: ModelHandler, output_dir: Path, attributes: dict[str, Any]
+) -> ModelHandler:
     import torch
 
     state = module.state_dict()

@@ -47,7 +47,9 @@ class TrainingData:
         return len(self.labels)
 
 
-def training_data(batches: Iterable[dict[str, np.ndarray]], model: ModelHandler, label_field: str, data_name: str) -> TrainingData:
+def training_data(
+    batches: Iterable[dict[str, np.ndarray]], model: ModelHandler, label_field: str, data_name: str
+) -> TrainingData:
     """Stack a data config's batches into tensors; name what is missing when it does not fit."""
     import numpy as np
     import torch
@@ -79,7 +81,9 @@ def training_data(batches: Iterable[dict[str, np.ndarray]], model: ModelHandler,
             hint="pad every sample to one length (hf_tokenize padding 'max_length')",
         ) from exc
     labels = stacked.pop(label_field)
-    return TrainingData({name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in stacked.items()}, torch.from_numpy(labels))
+    return TrainingData(
+        {name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in stacked.items()}, torch.from_numpy(labels)
+    )
 
 
 def train(module: torch.nn.Module, model: ModelHandler, data: TrainingData, settings: TrainingSettings) -> list[float]:

@@ -29,14 +29,14 @@ VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
 #: hidden 32 and intermediate 64: group sizes 32 divide every layer's input
 TINY_BERT = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 
-MLP_SOURCE = '''
+MLP_SOURCE = """
 import torch
 
 
 def build_mlp():
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
-'''
+"""
 MLP_IO = IoConfig(
     input_names=["features"],
     input_shapes=[[2, 32]],
@@ -72,7 +72,9 @@ def pytorch_handle(weights: Path, loader: Path) -> ModelHandler:
 def context(data: dict[str, list[dict[str, np.ndarray]]] | None = None, device: str = "cpu") -> PassContext:
     """A pass context whose ``data(name)`` returns the given batches, as the engine's does."""
     accelerator = CPU if device == "cpu" else AcceleratorSpec(device, "CUDAExecutionProvider")
-    return PassContext(accelerator=accelerator, step="test", data=(lambda name: data[name]) if data is not None else None)
+    return PassContext(
+        accelerator=accelerator, step="test", data=(lambda name: data[name]) if data is not None else None
+    )
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +98,13 @@ def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("tiny-llama")
     config = LlamaConfig(
-        vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
     )
     torch.manual_seed(0)
     LlamaForCausalLM(config).save_pretrained(folder)
@@ -136,7 +143,8 @@ def sentences(count: int, seed: int = 0) -> list[tuple[str, int]]:
     for _ in range(count):
         positive = rng.random() < 0.5
         adjective = rng.choice(["good", "great"] if positive else ["bad", "awful"])
-        rows.append((f"the {rng.choice(['movie', 'food'])} {rng.choice(['was', 'is'])} {rng.choice(['very', 'really'])} {adjective}", int(positive)))
+        words = ["the", rng.choice(["movie", "food"]), rng.choice(["was", "is"]), rng.choice(["very", "really"])]
+        rows.append((" ".join([*words, adjective]), int(positive)))
     return rows
 
 
@@ -171,7 +179,9 @@ def run_pass(tmp_path: Path) -> Callable[..., tuple[ModelHandler, PassContext]]:
     """Run a pass by class on a model, the way the engine does: check_input, then run."""
     counter = iter(range(1000))
 
-    def run(pass_class: type, model: ModelHandler, config: dict[str, Any] | None = None, ctx: PassContext | None = None) -> tuple[ModelHandler, PassContext]:
+    def run(
+        pass_class: type, model: ModelHandler, config: dict[str, Any] | None = None, ctx: PassContext | None = None
+    ) -> tuple[ModelHandler, PassContext]:
         ctx = ctx or context()
         the_pass = pass_class()
         parsed = pass_class.Config(**(config or {}))
@@ -198,3 +208,44 @@ def outputs(model: ModelHandler, seed: int = 0) -> Any:
 
     with torch.inference_mode():
         return wrap_for_io(load(model), model)(*dummy_inputs(model, seed=seed).values())[0]
+
+
+# -- the lora-classifier example ---------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "lora-classifier"
+
+
+def olive(*args: str, cwd: Path) -> Any:
+    """``olive ...`` in a subprocess, as a user runs it, with this interpreter's olive."""
+    import shutil
+    import subprocess
+    import sys
+
+    executable = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
+    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    return subprocess.run([executable, *args], capture_output=True, text=True, env=env, cwd=cwd)
+
+
+@pytest.fixture(scope="session")
+def prepared_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example with its data and base model built (once: the runs share its cache)."""
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("example") / "lora-classifier"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("output*", ".cache", "build", "__pycache__"))
+    done = subprocess.run([sys.executable, str(folder / "prepare.py")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
+
+
+def example_steps(folder: Path) -> Any:
+    """The example's steps.py, which reads the accuracy after each step from run.json."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lora_classifier_steps", folder / "steps.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module

@@ -35,7 +35,9 @@ def accuracy(model: ModelHandler, batches: list[dict[str, np.ndarray]]) -> float
 
 @pytest.fixture
 def adapted(classifier, review_batches, run_pass) -> tuple[ModelHandler, PassContext]:
-    return run_pass(LoRAFinetuning, classifier, {**QUICK, "epochs": 4, "learning_rate": 2e-2}, context({"train": review_batches}))
+    return run_pass(
+        LoRAFinetuning, classifier, {**QUICK, "epochs": 4, "learning_rate": 2e-2}, context({"train": review_batches})
+    )
 
 
 class TestLoRAFinetuning(PassContract):
@@ -98,7 +100,9 @@ def test_training_is_a_pure_function_of_its_inputs(classifier, review_batches, r
 
 def test_gradient_accumulation_makes_fewer_steps(classifier, review_batches, run_pass) -> None:
     _, ctx = run_pass(
-        LoRAFinetuning, classifier, {**QUICK, "epochs": 1, "batch_size": 8, "gradient_accumulation_steps": 3},
+        LoRAFinetuning,
+        classifier,
+        {**QUICK, "epochs": 1, "batch_size": 8, "gradient_accumulation_steps": 3},
         context({"train": review_batches}),
     )
     assert ctx.report["optimizer_steps"] == 3  # 8 micro-batches: 3 + 3 + the 2 left at the epoch's end

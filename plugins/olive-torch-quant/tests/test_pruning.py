@@ -19,7 +19,9 @@ from olive_torch_quant.quantization import TorchAOQuantization
 def linear_weights(model: ModelHandler) -> dict[str, Any]:
     import torch
 
-    return {name: layer.weight.detach() for name, layer in load(model).named_modules() if isinstance(layer, torch.nn.Linear)}
+    return {
+        name: layer.weight.detach() for name, layer in load(model).named_modules() if isinstance(layer, torch.nn.Linear)
+    }
 
 
 def zero_fraction(weights: list[Any]) -> float:
@@ -37,7 +39,11 @@ class TestMagnitudePruning(PassContract):
     def check_output(self, config: dict[str, Any], input_model: ModelHandler, output_model: ModelHandler) -> None:
         assert (Path(output_model.path) / "model.safetensors").is_file()
         weights = linear_weights(output_model)
-        pruned = [w for name, w in weights.items() if name != "classifier" or "classifier" not in config.get("skip_modules", [])]
+        pruned = [
+            w
+            for name, w in weights.items()
+            if name != "classifier" or "classifier" not in config.get("skip_modules", [])
+        ]
         assert zero_fraction(pruned) == pytest.approx(config.get("sparsity", 0.5), abs=0.01)
         if config.get("skip_modules"):
             assert zero_fraction([weights["classifier"]]) == 0

@@ -76,7 +76,11 @@ def test_layers_the_group_size_does_not_divide_stay_float_with_a_warning(mlp, ru
 
 @pytest.mark.parametrize("scheme", ["int8_dynamic", "int8_weight_only", "int4_weight_only_unpacked"])
 def test_pytorch_models_keep_their_loader(mlp, run_pass, scheme: str) -> None:
-    output, _ = run_pass(TorchAOQuantization, mlp, {"scheme": scheme, "group_size": 32} if scheme != "int8_dynamic" else {"scheme": scheme})
+    output, _ = run_pass(
+        TorchAOQuantization,
+        mlp,
+        {"scheme": scheme, "group_size": 32} if scheme != "int8_dynamic" else {"scheme": scheme},
+    )
     assert output.attributes["model_loader"] == mlp.attributes["model_loader"]
     assert len(quantized_layers(load(output))) == 2
 
@@ -86,7 +90,9 @@ def test_refuses_an_already_quantized_model(classifier, run_pass) -> None:
     with pytest.raises(IncompatibleModelError, match="already quantized"):
         TorchAOQuantization().check_input(quantized, TorchAOQuantization.Config(), context())
     # also when only config.json says so (a model quantized elsewhere)
-    foreign = quantized.model_copy(update={"attributes": {k: v for k, v in quantized.attributes.items() if k != "quantization"}})
+    foreign = quantized.model_copy(
+        update={"attributes": {k: v for k, v in quantized.attributes.items() if k != "quantization"}}
+    )
     with pytest.raises(IncompatibleModelError, match="already quantized"):
         TorchAOQuantization().check_input(foreign, TorchAOQuantization.Config(), context())
 
