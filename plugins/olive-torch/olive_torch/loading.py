@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,10 @@ def _with_adapter(model: torch.nn.Module, handle: ModelHandler) -> torch.nn.Modu
             hint="pip install olive-torch-quant (it brings peft)",
         ) from exc
     try:
-        return PeftModel.from_pretrained(model, str(folder)).get_base_model().eval()
+        with warnings.catch_warnings():
+            # peft 0.21 reads a property transformers 5 deprecates: nothing for a user to do
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+            return PeftModel.from_pretrained(model, str(folder)).get_base_model().eval()
     except Exception as exc:
         raise _unreadable(folder, "a peft LoRA adapter", exc) from exc
 
