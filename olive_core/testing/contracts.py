@@ -70,7 +70,7 @@ class PassContract:
             config_class.model_validate({"__surely_not_a_field__": 1})
 
     def test_search_space_is_valid(self, pass_class: type[Pass]) -> None:
-        defaults = pass_class.Config()
+        defaults = pass_class.Config(**self.configs[0])  # required fields come from the first config
         for name, dim in search_space(pass_class.Config).items():
             default = getattr(defaults, name)
             if dim.choices is not None and default is not None:
