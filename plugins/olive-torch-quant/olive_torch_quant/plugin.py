@@ -5,7 +5,11 @@ from __future__ import annotations
 from olive_core import hookimpl
 from olive_core.registry import RegisterFn
 
+from olive_torch_quant.quiet import install_filters
+
 olive_plugin_api = "1.0"
+
+install_filters()
 
 PASSES = {
     "TorchAOQuantization": "olive_torch_quant.quantization:TorchAOQuantization",

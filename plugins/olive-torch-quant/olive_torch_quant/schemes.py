@@ -10,9 +10,6 @@ torchao's CPU speed comes with ``torch.compile``.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -72,28 +69,13 @@ SCHEMES: dict[str, SchemeSpec] = {
     ),
 }
 
-#: loggers that report torchao's CUDA-only extension libraries missing: expected on CPU builds
-_NOISY_LOGGERS = ("torchao", "torch.utils._pytree")
-
-
-@contextlib.contextmanager
-def _quiet(names: tuple[str, ...]) -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
-
-
 def import_torchao() -> ModuleType:
     """Import torchao without its warnings about CUDA extension libraries a CPU build lacks."""
-    with _quiet(_NOISY_LOGGERS):
-        import torchao
-        import torchao.quantization  # registers the tensor classes torch.load allows
+    from olive_torch_quant.quiet import install_filters
+
+    install_filters()
+    import torchao
+    import torchao.quantization  # registers the tensor classes torch.load allows
 
     return torchao
 

@@ -38,3 +38,19 @@ print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_torchaos_expected_import_warnings_are_dropped_and_others_kept() -> None:
+    # transformers imports torchao when it is installed: a CPU build warns about CUDA libraries
+    code = """
+import logging
+logging.basicConfig(level=logging.WARNING)
+import olive_torch_quant.plugin
+from transformers import BertForSequenceClassification
+logging.getLogger("torchao").warning("something else torchao says")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ})
+    assert result.returncode == 0, result.stderr
+    assert "something else torchao says" in result.stderr
+    for expected in ("Failed to load", "Detected no triton", "is an Enum subclass"):
+        assert expected not in result.stderr

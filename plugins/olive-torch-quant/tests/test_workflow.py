@@ -1,0 +1,48 @@
+"""The passes inside a real run: prune then quantize through the engine, the cache and the torch runtime."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import sentences
+
+import olive_core
+
+
+def test_prune_then_quantize_runs_evaluates_and_reuses_the_cache(tiny_classifier_dir: Path, tmp_path: Path) -> None:
+    lines = [json.dumps({"text": text, "labels": label}) for text, label in sentences(32, seed=3)]
+    (tmp_path / "test.jsonl").write_text("\n".join(lines) + "\n")
+    workflow = {
+        "input_model": {"type": "hf", "config": {"model_path": str(tiny_classifier_dir), "task": "text-classification"}},
+        "data": {
+            "test": {
+                "load": {"type": "jsonl", "config": {"path": "test.jsonl", "label": "labels"}},
+                "preprocess": [{"type": "hf_tokenize", "config": {"max_length": 8}}],
+                "batch_size": 8,
+            }
+        },
+        "metrics": [{"name": "accuracy", "type": "accuracy", "data": "test"}, {"name": "size", "type": "size"}],
+        "passes": {
+            "prune": {"type": "MagnitudePruning", "config": {"sparsity": 0.3, "skip_modules": ["classifier"]}},
+            "quantize": {"type": "TorchAOQuantization", "config": {"scheme": "int8_weight_only", "skip_modules": ["classifier"]}},
+        },
+    }
+    (tmp_path / "workflow.json").write_text(json.dumps(workflow))
+
+    first = olive_core.run(tmp_path / "workflow.json", output_dir=tmp_path / "out", cache_dir=tmp_path / "cache")
+    assert first.ok, [c.error for c in first.candidates]
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    reports = {model["step"]: model["report"] for model in record["models"].values()}
+    assert abs(reports["prune"]["achieved_sparsity"] - 0.3) < 0.01 and reports["prune"]["nonzero_parameters"] > 0
+    assert reports["quantize"]["quantized_layers"] == 13 and reports["quantize"]["float_layer_names"] == ["classifier"]
+    values = record["candidates"][0]["metrics"]["values"]
+    assert 0 <= values["accuracy-accuracy"] <= 1 and values["size-mb"] > 0
+    packaged = tmp_path / "out" / "model"
+    assert json.loads((packaged / "config.json").read_text())["quantization_config"]["quant_method"] == "torchao"
+    assert (packaged / "tokenizer.json").is_file()
+
+    again = olive_core.run(tmp_path / "workflow.json", output_dir=tmp_path / "out-2", cache_dir=tmp_path / "cache")
+    rerun = json.loads((tmp_path / "out-2" / "run.json").read_text())
+    assert all(model["status"] == "cached" for model in rerun["models"].values())
+    assert again.candidates[0].evaluation.values["accuracy-accuracy"] == values["accuracy-accuracy"]
