@@ -90,42 +90,33 @@ class TorchAOQuantization(Pass):
         from olive_torch.io import dummy_inputs
         from olive_torch.wrapping import wrap_for_io
 
-        from olive_torch_quant.schemes import fits, import_torchao, is_quantized_tensor, torchao_config
-        from olive_torch_quant.targets import linear_layers, skipped_linear_names
+        from olive_torch_quant.schemes import import_torchao, is_quantized_tensor, torchao_config
         from olive_torch_quant.torch_models import load_module, save_module, weight_megabytes
 
         torchao = import_torchao()
         module = load_module(model)
-        layers = linear_layers(module, config.skip_modules)
-        if not layers:
-            raise IncompatibleModelError(
-                f"the model has no nn.Linear layer left to quantize (skip_modules: {config.skip_modules})",
-                hint="skip fewer modules",
-            )
-        targets = [
-            name
-            for name, layer in layers
-            if fits(config.scheme, config.group_size, layer.in_features, layer.out_features)
-        ]
-        unfit = [name for name, _ in layers if name not in targets]
-        if not targets:
-            raise IncompatibleModelError(
-                f"no layer has a shape scheme '{config.scheme}' takes with group_size {config.group_size}",
-                hint="pick a group_size that divides the layers' input sizes, or another scheme",
-            )
-        if unfit:
-            shown = ", ".join(unfit[:4]) + (", ..." if len(unfit) > 4 else "")
-            context.warn(
-                f"{len(unfit)} layer(s) stay float: their shape does not fit scheme '{config.scheme}' ({shown})"
-            )
-        skipped = skipped_linear_names(module, config.skip_modules) + unfit
+        targets, skipped = _select_layers(module, config, context)
         inputs = tuple(dummy_inputs(model).values())
         with torch.inference_mode():
             reference = wrap_for_io(module, model)(*inputs)
         size_before = weight_megabytes(module)
 
         ao_config = torchao_config(config.scheme, config.group_size)
-        quantized = self._quantize(module, model, ao_config, targets, skipped)
+        if model.type == "hf":
+            # through transformers' torchao integration, so that save_pretrained writes safetensors
+            # and from_pretrained reads them back: the model is reloaded, quantized as it loads
+            from transformers import TorchAoConfig
+
+            del module
+            quantized = load_module(
+                model, quantization_config=TorchAoConfig(ao_config, modules_to_not_convert=skipped or None)
+            )
+        else:
+            from torchao.quantization import quantize_
+
+            wanted = set(targets)
+            quantize_(module, ao_config, filter_fn=lambda layer, name: name in wanted)
+            quantized = module
         with torch.inference_mode():
             outputs = wrap_for_io(quantized, model)(*inputs)
         quantized_names = {
@@ -155,26 +146,33 @@ class TorchAOQuantization(Pass):
         )
         return save_module(quantized, model, output_dir, {QUANTIZATION: record})
 
-    @staticmethod
-    def _quantize(
-        module: torch.nn.Module, model: ModelHandler, ao_config: Any, targets: list[str], skipped: list[str]
-    ) -> torch.nn.Module:
-        """hf models are reloaded through transformers' torchao integration, so that save_pretrained
-        writes safetensors and from_pretrained reads them back; pytorch modules are quantized in place."""
-        if model.type == "hf":
-            from transformers import TorchAoConfig
 
-            from olive_torch_quant.torch_models import load_module
+def _select_layers(
+    module: torch.nn.Module, config: TorchAOQuantizationConfig, context: PassContext
+) -> tuple[list[str], list[str]]:
+    """The linear layers to quantize, and those left float (skipped, or of a shape the scheme cannot take)."""
+    from olive_torch_quant.schemes import fits
+    from olive_torch_quant.targets import linear_layers, skipped_linear_names
 
-            del module
-            return load_module(
-                model, quantization_config=TorchAoConfig(ao_config, modules_to_not_convert=skipped or None)
-            )
-        from torchao.quantization import quantize_
-
-        wanted = set(targets)
-        quantize_(module, ao_config, filter_fn=lambda layer, name: name in wanted)
-        return module
+    layers = linear_layers(module, config.skip_modules)
+    if not layers:
+        raise IncompatibleModelError(
+            f"the model has no nn.Linear layer left to quantize (skip_modules: {config.skip_modules})",
+            hint="skip fewer modules",
+        )
+    targets = [
+        name for name, layer in layers if fits(config.scheme, config.group_size, layer.in_features, layer.out_features)
+    ]
+    unfit = [name for name, _ in layers if name not in targets]
+    if not targets:
+        raise IncompatibleModelError(
+            f"no layer has a shape scheme '{config.scheme}' takes with group_size {config.group_size}",
+            hint="pick a group_size that divides the layers' input sizes, or another scheme",
+        )
+    if unfit:
+        shown = ", ".join(unfit[:4]) + (", ..." if len(unfit) > 4 else "")
+        context.warn(f"{len(unfit)} layer(s) stay float: their shape does not fit scheme '{config.scheme}' ({shown})")
+    return targets, skipped_linear_names(module, config.skip_modules) + unfit
 
 
 def _max_diff(reference: Any, output: Any) -> float:
