@@ -89,7 +89,10 @@ def everything(session: nox.Session) -> None:
     _install(session, f"{ROOT}[test]", *(_plugin_target(name) for name in PLUGINS))
     session.run("pytest", "tests", *session.posargs, env={**TEST_ENV, "OLIVE_EXPECT_PLUGINS": ",".join(PLUGINS)})
     # tests that cross plugins (they skip in a single plugin's session)
-    cross = [ROOT / "plugins" / "olive-torch-quant" / "tests" / "test_example_onnx.py"]
+    cross = [
+        ROOT / "plugins" / "olive-torch-quant" / "tests" / "test_example_onnx.py",
+        ROOT / "plugins" / "olive-torch" / "tests" / "test_loading_extras.py",
+    ]
     session.run("pytest", *(str(path) for path in cross if path.exists()), env=TEST_ENV)
     session.run("pytest", str(ROOT / "bench" / "tests"), "-rA", env=TEST_ENV)
 
