@@ -40,7 +40,8 @@ class DiffusionPrompts(DataComponent):
                 f"and the input model is {'missing' if model is None else repr(model.type)}",
                 hint="use it with a 'diffusers' or 'onnx_diffusion' input model",
             )
-        length = model.io_config.input_shapes[0][1]  # type: ignore[index]
+        io = model.io_config
+        length = io.input_shapes[io.input_names.index("input_ids")][1]  # type: ignore[index]
         samples = list(value or [])
         texts = []
         for index, sample in enumerate(samples):

@@ -35,9 +35,12 @@ def _read_peft(weights: Path) -> tuple[LoraConfig, dict[str, torch.Tensor]]:
     from peft import LoraConfig
     from safetensors.torch import load_file
 
+    from olive_diffusion.configs import read_json
+
+    kind = read_json(weights.parent / PEFT_CONFIG).get("peft_type")
+    if kind != "LORA":
+        raise ModelLoadError(f"'{weights.parent / PEFT_CONFIG}' describes a {kind} adapter, not a LoRA one")
     config = LoraConfig.from_pretrained(str(weights.parent))
-    if config.peft_type != "LORA" and str(config.peft_type) != "PeftType.LORA":
-        raise ModelLoadError(f"'{weights.parent / PEFT_CONFIG}' is a {config.peft_type} adapter, not LoRA")
     state = {key.removeprefix("base_model.model."): value for key, value in load_file(str(weights)).items()}
     return config, state
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from olive_core.errors import ConfigError, ModelLoadError
+from olive_core.models.handler import ModelHandler
 from olive_core.models.hashing import hash_json
 from olive_core.models.io_config import IoConfig
 
@@ -44,14 +45,21 @@ class ComponentEntry(BaseModel):
 
     path: str = Field(description="the component's .onnx file, relative to the pipeline folder")
     io_config: IoConfig
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="what the component's passes learned (fused-op counts, tuned session options)"
+    )
     lineage: list[LineageEntry] = Field(default_factory=list)
 
     @property
     def id(self) -> str:
         return self.lineage[-1].id if self.lineage else hash_json({"path": self.path})
 
-    def derived(self, entry: LineageEntry, path: str, io_config: IoConfig) -> ComponentEntry:
-        return ComponentEntry(path=path, io_config=io_config, lineage=[*self.lineage, entry])
+    def derived(self, entry: LineageEntry, path: str, io_config: IoConfig, attributes: dict[str, Any]) -> ComponentEntry:
+        return ComponentEntry(path=path, io_config=io_config, attributes=attributes, lineage=[*self.lineage, entry])
+
+    def handle(self, folder: Path) -> ModelHandler:
+        """The component as a plain `onnx` model, for olive-onnx's passes and runtime."""
+        return ModelHandler(type="onnx", path=str(folder / self.path), id=self.id, io_config=self.io_config, attributes=dict(self.attributes))
 
 
 class PipelineManifest(BaseModel):

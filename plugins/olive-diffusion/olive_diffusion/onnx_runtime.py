@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from olive_core.models.handler import ModelHandler
-
 from olive_diffusion.generation import GenerationConfig
 from olive_diffusion.manifest import PipelineManifest
 from olive_diffusion.session import INPUT_NAMES, OUTPUT_NAMES, Generation, generators, prompt_batch
@@ -53,8 +51,8 @@ class OnnxPipelineSession:
         self.input_types: dict[str, dict[str, str]] = {}
         for name in GENERATION_COMPONENTS:
             entry = manifest.component(name, folder)
-            handle = ModelHandler(type="onnx", path=str(folder / entry.path), io_config=entry.io_config)
-            self.sessions[name] = create_session(handle, accelerator, settings)
+            # the component's attributes carry what OnnxSessionTuning measured for it
+            self.sessions[name] = create_session(entry.handle(folder), accelerator, settings)
             io = entry.io_config
             self.input_types[name] = dict(zip(io.input_names, io.input_types or [])) if io else {}
         scheduler_config = read_json(folder / "scheduler" / "scheduler_config.json")

@@ -96,3 +96,20 @@ def test_per_component_config_and_defaults_merge() -> None:
 def test_configs_are_checked_before_anything_runs(config: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         DiffusionComponentPassConfig(**config)
+
+
+def test_session_tuning_per_component_reaches_the_pipeline(onnx_model: ModelHandler, tmp_path: Path) -> None:
+    tuning = {
+        "intra_op_num_threads": [1],
+        "dim_values": {"latent_height": 8, "latent_width": 8},
+        "warmup_runs": 1,
+        "rounds": 1,
+        "runs_per_round": 2,
+    }
+    tuned, context = run_pass("DiffusionComponentPass", onnx_model, tmp_path / "tuned", {"pass_type": "OnnxSessionTuning", "config": tuning, "components": ["vae_decoder"]})
+    entry = read_manifest(Path(tuned.path)).components["vae_decoder"]
+    assert (Path(tuned.path) / entry.path).is_file(), "the tuned component is copied into the new pipeline"
+    best = context.report["components"]["vae_decoder"]["session_tuning"]["best"]
+    assert entry.attributes["session_options"] == best
+    session = create_session(tuned, {})
+    assert session.sessions["vae_decoder"].settings.intra_op_num_threads == best.get("intra_op_num_threads")

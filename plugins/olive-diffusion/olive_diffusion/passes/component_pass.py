@@ -20,6 +20,7 @@ from olive_core.models.handler import ModelHandler
 from olive_core.passes import Pass, PassConfig, PassContext
 
 from olive_diffusion.components import COMPONENTS, SUPPORT_FOLDERS, ComponentName
+from olive_diffusion.passes.common import copy_tree
 
 if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
@@ -127,7 +128,6 @@ class DiffusionComponentPass(Pass):
 
     def run(self, model: ModelHandler, config: DiffusionComponentPassConfig, output_dir: Path, context: PassContext) -> ModelHandler:
         from olive_diffusion.manifest import LineageEntry, component_id, read_manifest, write_manifest
-        from olive_diffusion.passes.common import copy_tree
 
         folder = Path(model.path)
         manifest = read_manifest(folder)
@@ -142,7 +142,7 @@ class DiffusionComponentPass(Pass):
                 continue
             settings = cls.Config.model_validate(config.effective_config(name))
             sub_context = PassContext(accelerator=context.accelerator, step=f"{context.step}.{name}", data=context.data, logger=context.logger)
-            handle = ModelHandler(type="onnx", path=str(folder / entry.path), id=entry.id, io_config=entry.io_config)
+            handle = entry.handle(folder)
             (output_dir / sub_folder).mkdir(parents=True)
             try:
                 result = self._run_one(cls, handle, settings, output_dir / sub_folder, sub_context, config.verify)
@@ -169,7 +169,7 @@ class DiffusionComponentPass(Pass):
                 report=dict(sub_context.report),
             )
             relative = Path(result.path).resolve().relative_to(output_dir.resolve()).as_posix()
-            entries[name] = entry.derived(lineage, relative, result.io_config or entry.io_config)
+            entries[name] = entry.derived(lineage, relative, result.io_config or entry.io_config, result.attributes)
             reports[name] = dict(sub_context.report)
         for support in SUPPORT_FOLDERS:
             copy_tree(folder / support, output_dir / support)
@@ -185,7 +185,11 @@ class DiffusionComponentPass(Pass):
         inner.check_input(handle, settings, context)
         result = inner.run(handle, settings, output_dir, context)
         if not Path(result.path).resolve().is_relative_to(output_dir.resolve()):
-            raise PassError(PASS_NAME, f"{cls.__name__} wrote its model outside the component's folder ({result.path})")
+            if Path(result.path).resolve() != Path(handle.path).resolve():
+                raise PassError(PASS_NAME, f"{cls.__name__} wrote its model outside the component's folder ({result.path})")
+            # A pass that only learns attributes (OnnxSessionTuning) keeps the file: the pipeline gets a copy
+            copy_tree(Path(handle.path).parent, output_dir)
+            result = result.model_copy(update={"path": str(output_dir / Path(handle.path).name)})
         if verify:
             run_once(result, context.accelerator)
         return result
