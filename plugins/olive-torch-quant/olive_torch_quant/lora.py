@@ -27,10 +27,7 @@ ADAPTER_FOLDER = "adapter"
 
 
 class LoRAFinetuningConfig(PassConfig):
-    data: str = Field(
-        default="train",
-        description="the workflow data config to train on; each sample carries its label in label_field",
-    )
+    data: str = Field(description="the workflow data config to train on; each sample carries its label in label_field")
     label_field: str = Field(
         default="labels",
         description="the sample field holding the training label (not renamed by the loader's 'label' option, "

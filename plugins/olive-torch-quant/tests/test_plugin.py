@@ -31,7 +31,7 @@ from olive_core.plugins import create_plugin_manager
 registry = create_plugin_manager().registry
 for name in {sorted(olive_torch_quant.plugin.PASSES)!r}:
     cls = registry.load("pass", name)
-    cls.Config()
+    cls.Config.model_json_schema()
 print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))
 """
     env = {**os.environ, "OLIVE_STRICT_PLUGINS": "1", "HF_HUB_OFFLINE": "1"}
