@@ -69,7 +69,11 @@ def resolve_adapters(adapters: list[LoraAdapterConfig], base_dir: Path) -> list[
 
 def _default_name(path: Path) -> str:
     """The folder's name for a folder or a file of the standard name, else the file's stem."""
-    return path.stem if path.is_file() and path.name != DIFFUSERS_WEIGHTS else (path.parent.name if path.is_file() else path.name)
+    return (
+        path.stem
+        if path.is_file() and path.name != DIFFUSERS_WEIGHTS
+        else (path.parent.name if path.is_file() else path.name)
+    )
 
 
 def detect_adapter(path: Path, where: str) -> tuple[AdapterFormat, Path]:
@@ -90,7 +94,9 @@ def detect_adapter(path: Path, where: str) -> tuple[AdapterFormat, Path]:
             f"{where}: folder '{path}' holds neither {PEFT_CONFIG} + {PEFT_WEIGHTS} (peft) nor {DIFFUSERS_WEIGHTS} (diffusers)",
             hint="point path at the adapter's .safetensors file or at the folder save_pretrained wrote",
         )
-    raise ModelLoadError(f"{where}: LoRA adapter '{path}' does not exist", hint="relative paths start at the workflow's folder")
+    raise ModelLoadError(
+        f"{where}: LoRA adapter '{path}' does not exist", hint="relative paths start at the workflow's folder"
+    )
 
 
 def adapter_files(adapter: dict[str, Any]) -> list[Path]:

@@ -18,9 +18,13 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ModelLoadError(f"'{path}' does not exist", hint="the pipeline folder is incomplete; save it again") from exc
+        raise ModelLoadError(
+            f"'{path}' does not exist", hint="the pipeline folder is incomplete; save it again"
+        ) from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelLoadError(f"'{path}' cannot be read as JSON: {exc}", hint="restore the file from the pipeline's source") from exc
+        raise ModelLoadError(
+            f"'{path}' cannot be read as JSON: {exc}", hint="restore the file from the pipeline's source"
+        ) from exc
     if not isinstance(data, dict):
         raise ModelLoadError(f"'{path}' holds a JSON {type(data).__name__}, not an object")
     return data

@@ -13,9 +13,7 @@ from olive_core.evaluation.data import DataComponent, DataComponentConfig, DataC
 
 class DiffusionPromptsConfig(DataComponentConfig):
     text_field: str = Field(default="text", description="the sample field holding the prompt")
-    seed: int = Field(
-        default=0, description="sample i gets seed + i, unless the sample has its own 'seed' field"
-    )
+    seed: int = Field(default=0, description="sample i gets seed + i, unless the sample has its own 'seed' field")
 
 
 class DiffusionPrompts(DataComponent):

@@ -29,7 +29,18 @@ if TYPE_CHECKING:
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 #: weights and configs a pipeline needs from the hub; other precisions and formats are skipped
-_HUB_IGNORE = ["*.fp16.*", "*.bin", "*.ckpt", "*.onnx", "*.onnx_data", "*.msgpack", "*.h5", "*.pb", "safety_checker/*", "feature_extractor/*"]
+_HUB_IGNORE = [
+    "*.fp16.*",
+    "*.bin",
+    "*.ckpt",
+    "*.onnx",
+    "*.onnx_data",
+    "*.msgpack",
+    "*.h5",
+    "*.pb",
+    "safety_checker/*",
+    "feature_extractor/*",
+]
 
 
 class DiffusersModelConfig(ModelTypeConfig):
@@ -106,20 +117,31 @@ class DiffusersModelType(ModelType):
     def content_id(self, handle: ModelHandler) -> str:
         # Adapters and generation settings change every image: they are part of the model's identity.
         adapters = [
-            {**{k: v for k, v in adapter.items() if k != "path"}, "files": [hash_path(f) for f in adapter_files(adapter)]}
+            {
+                **{k: v for k, v in adapter.items() if k != "path"},
+                "files": [hash_path(f) for f in adapter_files(adapter)],
+            }
             for adapter in handle.attributes.get("lora_adapters") or []
         ]
         return hash_json(
-            {"files": hash_path(Path(handle.path)), "adapters": adapters, "generation": handle.attributes.get("generation")}
+            {
+                "files": hash_path(Path(handle.path)),
+                "adapters": adapters,
+                "generation": handle.attributes.get("generation"),
+            }
         )
 
     def model_files(self, handle: ModelHandler) -> list[Path]:
         extra = [file for adapter in handle.attributes.get("lora_adapters") or [] for file in adapter_files(adapter)]
         return [*super().model_files(handle), *extra]
 
-    def create_session(self, handle: ModelHandler, accelerator: AcceleratorSpec, settings: dict[str, Any]) -> InferenceSession:
+    def create_session(
+        self, handle: ModelHandler, accelerator: AcceleratorSpec, settings: dict[str, Any]
+    ) -> InferenceSession:
         from olive_diffusion.torch_runtime import TorchPipelineSession
 
         folder = Path(handle.path)
         adapters = list(handle.attributes.get("lora_adapters") or [])
-        return TorchPipelineSession(folder, adapters, generation_of(handle), read_pipeline_shapes(folder), accelerator, settings)
+        return TorchPipelineSession(
+            folder, adapters, generation_of(handle), read_pipeline_shapes(folder), accelerator, settings
+        )

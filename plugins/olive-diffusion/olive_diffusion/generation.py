@@ -18,7 +18,9 @@ class GenerationConfig(BaseModel):
     guidance_scale: float = Field(
         default=7.5, ge=0, description="classifier-free guidance; above 1 the UNet runs on a doubled batch"
     )
-    height: int | None = Field(default=None, ge=8, description="image height in pixels; default: the UNet's sample size times the VAE's scale")
+    height: int | None = Field(
+        default=None, ge=8, description="image height in pixels; default: the UNet's sample size times the VAE's scale"
+    )
     width: int | None = Field(default=None, ge=8, description="image width in pixels; default as height")
     eta: float = Field(default=0.0, ge=0, le=1, description="DDIM's eta (other schedulers ignore it)")
 

@@ -76,7 +76,9 @@ def load_component(pipeline_path: str, component: str, attention: AttentionKind 
     return wrap_component(component, load_part(Path(pipeline_path), SOURCE_FOLDERS[component], attention))
 
 
-def component_handle_attributes(pipeline_path: Path, component: str, attention: AttentionKind, vocab_size: int) -> dict[str, Any]:
+def component_handle_attributes(
+    pipeline_path: Path, component: str, attention: AttentionKind, vocab_size: int
+) -> dict[str, Any]:
     """Attributes of a `pytorch` handle whose loader builds ``component`` (for olive-torch's tools)."""
     return {
         "model_format": "loader",

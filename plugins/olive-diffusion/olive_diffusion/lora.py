@@ -21,7 +21,18 @@ if TYPE_CHECKING:
     from peft import LoraConfig, LoraModel
 
 #: LoraConfig fields a diffusers file's metadata may carry
-_CONFIG_FIELDS = ("r", "lora_alpha", "target_modules", "rank_pattern", "alpha_pattern", "use_rslora", "use_dora", "lora_bias", "fan_in_fan_out", "bias")
+_CONFIG_FIELDS = (
+    "r",
+    "lora_alpha",
+    "target_modules",
+    "rank_pattern",
+    "alpha_pattern",
+    "use_rslora",
+    "use_dora",
+    "lora_bias",
+    "fan_in_fan_out",
+    "bias",
+)
 
 
 def read_adapter(adapter: dict[str, Any]) -> dict[str, tuple[LoraConfig, dict[str, torch.Tensor]]]:
@@ -49,9 +60,13 @@ def _read_diffusers(weights: Path, name: str) -> dict[str, tuple[LoraConfig, dic
     from diffusers.loaders import StableDiffusionLoraLoaderMixin
 
     try:
-        state, alphas, metadata = StableDiffusionLoraLoaderMixin.lora_state_dict(str(weights), return_lora_metadata=True)
+        state, alphas, metadata = StableDiffusionLoraLoaderMixin.lora_state_dict(
+            str(weights), return_lora_metadata=True
+        )
     except Exception as exc:
-        raise ModelLoadError(f"LoRA adapter '{name}' ('{weights}') cannot be read: {type(exc).__name__}: {exc}") from exc
+        raise ModelLoadError(
+            f"LoRA adapter '{name}' ('{weights}') cannot be read: {type(exc).__name__}: {exc}"
+        ) from exc
     found: dict[str, tuple[LoraConfig, dict[str, torch.Tensor]]] = {}
     for prefix in ("unet", "text_encoder"):
         part = {key[len(prefix) + 1 :]: value for key, value in state.items() if key.startswith(prefix + ".")}
@@ -74,7 +89,11 @@ def _config_for(prefix: str, state: dict[str, Any], alphas: dict[str, Any], meta
     saved = {key[len(prefix) + 1 :]: value for key, value in metadata.items() if key.startswith(prefix + ".")}
     if saved:
         return LoraConfig(**{key: value for key, value in saved.items() if key in _CONFIG_FIELDS})
-    ranks = {key.removesuffix(".lora_A.weight"): int(value.shape[0]) for key, value in state.items() if key.endswith(".lora_A.weight")}
+    ranks = {
+        key.removesuffix(".lora_A.weight"): int(value.shape[0])
+        for key, value in state.items()
+        if key.endswith(".lora_A.weight")
+    }
     rank = Counter(ranks.values()).most_common(1)[0][0]
     module_alphas = {
         key[len(prefix) + 1 :].removesuffix(".alpha"): float(value)
@@ -103,7 +122,9 @@ def attach_adapters(modules: dict[str, torch.nn.Module], adapters: list[dict[str
         for component, (config, state) in read_adapter(adapter).items():
             module = modules.get(component)
             if module is None:
-                raise ModelLoadError(f"LoRA adapter '{adapter['name']}' changes the {component}, which the pipeline lacks")
+                raise ModelLoadError(
+                    f"LoRA adapter '{adapter['name']}' changes the {component}, which the pipeline lacks"
+                )
             state = _match_module_names(module, state)
             name = adapter["name"]
             try:

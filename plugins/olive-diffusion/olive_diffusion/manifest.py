@@ -54,12 +54,20 @@ class ComponentEntry(BaseModel):
     def id(self) -> str:
         return self.lineage[-1].id if self.lineage else hash_json({"path": self.path})
 
-    def derived(self, entry: LineageEntry, path: str, io_config: IoConfig, attributes: dict[str, Any]) -> ComponentEntry:
+    def derived(
+        self, entry: LineageEntry, path: str, io_config: IoConfig, attributes: dict[str, Any]
+    ) -> ComponentEntry:
         return ComponentEntry(path=path, io_config=io_config, attributes=attributes, lineage=[*self.lineage, entry])
 
     def handle(self, folder: Path) -> ModelHandler:
         """The component as a plain `onnx` model, for olive-onnx's passes and runtime."""
-        return ModelHandler(type="onnx", path=str(folder / self.path), id=self.id, io_config=self.io_config, attributes=dict(self.attributes))
+        return ModelHandler(
+            type="onnx",
+            path=str(folder / self.path),
+            id=self.id,
+            io_config=self.io_config,
+            attributes=dict(self.attributes),
+        )
 
 
 class PipelineManifest(BaseModel):
@@ -93,7 +101,9 @@ class PipelineManifest(BaseModel):
 
 def component_id(parent: str, pass_type: str, version: str, config: dict[str, Any], accelerator: str) -> str:
     """A component's id after a pass: like core's derived model ids, per component."""
-    return hash_json({"parent": parent, "pass": pass_type, "version": version, "config": config, "accelerator": accelerator})
+    return hash_json(
+        {"parent": parent, "pass": pass_type, "version": version, "config": config, "accelerator": accelerator}
+    )
 
 
 def read_manifest(folder: Path) -> PipelineManifest:

@@ -40,7 +40,10 @@ class OnnxDiffusionModelType(ModelType):
         folder = Path(config.model_path).expanduser()
         folder = (folder if folder.is_absolute() else base_dir / folder).resolve()
         if not folder.is_dir():
-            raise ModelLoadError(f"{name}: ONNX pipeline folder '{folder}' does not exist", hint="relative paths start at the workflow's folder")
+            raise ModelLoadError(
+                f"{name}: ONNX pipeline folder '{folder}' does not exist",
+                hint="relative paths start at the workflow's folder",
+            )
         manifest = read_manifest(folder)
         generation = config.generation or manifest.generation
         field = f"{name}.config.generation"
@@ -71,7 +74,9 @@ class OnnxDiffusionModelType(ModelType):
     def model_files(self, handle: ModelHandler) -> list[Path]:
         return [Path(handle.path)]
 
-    def create_session(self, handle: ModelHandler, accelerator: AcceleratorSpec, settings: dict[str, Any]) -> InferenceSession:
+    def create_session(
+        self, handle: ModelHandler, accelerator: AcceleratorSpec, settings: dict[str, Any]
+    ) -> InferenceSession:
         from olive_diffusion.onnx_runtime import OnnxPipelineSession
 
         folder = Path(handle.path)

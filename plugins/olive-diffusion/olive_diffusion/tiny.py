@@ -115,19 +115,27 @@ def build_tiny_lora(
 
     target = Path(target)
     torch.manual_seed(seed)
-    unet_config = LoraConfig(r=rank, lora_alpha=rank, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False)
+    unet_config = LoraConfig(
+        r=rank, lora_alpha=rank, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=False
+    )
     unet = UNet2DConditionModel.from_pretrained(str(Path(pipeline_folder) / "unet"))
     LoraModel(unet, unet_config, "default")
     unet_layers = get_peft_model_state_dict(unet)
     if adapter_format == "peft":
         target.mkdir(parents=True, exist_ok=True)
         unet_config.save_pretrained(str(target))
-        save_file({f"base_model.model.{key}": value.contiguous() for key, value in unet_layers.items()}, str(target / "adapter_model.safetensors"))
+        save_file(
+            {f"base_model.model.{key}": value.contiguous() for key, value in unet_layers.items()},
+            str(target / "adapter_model.safetensors"),
+        )
         return target
     layers = {"unet_lora_layers": unet_layers, "unet_lora_adapter_metadata": unet_config.to_dict()}
     if text_encoder:
         text_config = LoraConfig(
-            r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "k_proj", "v_proj", "out_proj"], init_lora_weights=False
+            r=rank,
+            lora_alpha=2 * rank,
+            target_modules=["q_proj", "k_proj", "v_proj", "out_proj"],
+            init_lora_weights=False,
         )
         encoder = CLIPTextModel.from_pretrained(str(Path(pipeline_folder) / "text_encoder"))
         LoraModel(encoder, text_config, "default")

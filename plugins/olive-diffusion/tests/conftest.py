@@ -11,13 +11,13 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from olive_core.accelerators import AcceleratorSpec  # noqa: E402
-from olive_core.models import ModelHandler  # noqa: E402
-from olive_core.passes import PassContext  # noqa: E402
-from olive_core.plugins import create_plugin_manager  # noqa: E402
+from olive_core.accelerators import AcceleratorSpec
+from olive_core.models import ModelHandler
+from olive_core.passes import PassContext
+from olive_core.plugins import create_plugin_manager
 
 CPU = AcceleratorSpec("cpu", "CPUExecutionProvider")
 #: the tiny pipeline's text length (its tokenizer's model_max_length), which every input follows
@@ -34,7 +34,9 @@ def make_handle(model_type: str, base_dir: Path, **config: Any) -> ModelHandler:
     return handle.model_copy(update={"id": instance.content_id(handle)})
 
 
-def run_pass(pass_name: str, model: ModelHandler, output_dir: Path, config: dict[str, Any] | None = None) -> tuple[ModelHandler, PassContext]:
+def run_pass(
+    pass_name: str, model: ModelHandler, output_dir: Path, config: dict[str, Any] | None = None
+) -> tuple[ModelHandler, PassContext]:
     """Check and run one registered pass the way the engine does; return its output and context."""
     pass_class = create_plugin_manager().registry.load("pass", pass_name)
     the_pass, parsed = pass_class(), pass_class.Config(**(config or {}))
@@ -52,7 +54,7 @@ def prompt_feed(seeds: tuple[int, ...] = (3, 4), offset: int = 0) -> dict[str, n
 
 def create_session(model: ModelHandler, settings: dict[str, Any] | None = None) -> Any:
     cls = create_plugin_manager().registry.load("model_type", model.type)
-    return cls().create_session(model, CPU, settings or {"intra_op_num_threads": 1})
+    return cls().create_session(model, CPU, {"intra_op_num_threads": 1} if settings is None else settings)
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +82,9 @@ def tiny_peft_lora(tiny_pipeline: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="session")
 def base_model(tiny_pipeline: Path) -> ModelHandler:
-    return make_handle("diffusers", tiny_pipeline.parent, model_path=str(tiny_pipeline), generation={"num_inference_steps": STEPS})
+    return make_handle(
+        "diffusers", tiny_pipeline.parent, model_path=str(tiny_pipeline), generation={"num_inference_steps": STEPS}
+    )
 
 
 @pytest.fixture(scope="session")

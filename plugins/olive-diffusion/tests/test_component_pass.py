@@ -45,15 +45,24 @@ class TestDiffusionComponentPassContract(PassContract):
 
     def check_output(self, config: dict[str, Any], input_model: ModelHandler, output_model: ModelHandler) -> None:
         before, after = read_manifest(Path(input_model.path)), read_manifest(Path(output_model.path))
-        assert [entry.pass_type for entry in after.components["vae_decoder"].lineage] == ["DiffusionOnnxConversion", "OnnxFloat16"]
+        assert [entry.pass_type for entry in after.components["vae_decoder"].lineage] == [
+            "DiffusionOnnxConversion",
+            "OnnxFloat16",
+        ]
         assert after.components["unet"] == before.components["unet"], "components not named are kept as they are"
 
 
 def test_fusion_per_component_keeps_the_images(onnx_model: ModelHandler, tmp_path: Path) -> None:
     # the UNet's fusion (Attention, MultiHeadAttention) is checked by the example's test, which fuses every component
     fused, context = run_pass(
-        "DiffusionComponentPass", onnx_model, tmp_path / "fused",
-        {"pass_type": "OnnxTransformersOptimization", "config": {"optimization_options": CPU_FUSIONS}, "components": ["text_encoder"]},
+        "DiffusionComponentPass",
+        onnx_model,
+        tmp_path / "fused",
+        {
+            "pass_type": "OnnxTransformersOptimization",
+            "config": {"optimization_options": CPU_FUSIONS},
+            "components": ["text_encoder"],
+        },
     )
     assert context.report["components"]["text_encoder"]["fused_ops"]["SkipLayerNormalization"] > 0
     lineage = read_manifest(Path(fused.path)).components["text_encoder"].lineage
@@ -67,7 +76,9 @@ def test_a_component_that_cannot_run_here_fails_or_keeps_its_input(onnx_model: M
     config = {"pass_type": "OnnxTransformersOptimization", "components": ["vae_decoder"]}
     with pytest.raises(PassError, match="vae_decoder.*NhwcConv"):
         run_pass("DiffusionComponentPass", onnx_model, tmp_path / "fail", config)
-    kept, context = run_pass("DiffusionComponentPass", onnx_model, tmp_path / "keep", {**config, "on_failure": "keep_input"})
+    kept, context = run_pass(
+        "DiffusionComponentPass", onnx_model, tmp_path / "keep", {**config, "on_failure": "keep_input"}
+    )
     assert "NhwcConv" in context.report["components"]["vae_decoder"]["kept_input"]
     assert any("vae_decoder: kept its input model" in warning for warning in context.warnings)
     assert len(read_manifest(Path(kept.path)).components["vae_decoder"].lineage) == 1
@@ -90,7 +101,10 @@ def test_per_component_config_and_defaults_merge() -> None:
         ({"pass_type": "OnnxConversion"}, "must take and make 'onnx' models"),
         ({"pass_type": "OnnxFloat16", "config": {"keep_io_typos": True}}, "keep_io_typos"),
         ({"pass_type": "OnnxFloat16", "components": ["vae"]}, "components"),
-        ({"pass_type": "OnnxTransformersOptimization", "component_config": {"unet": {"model_type": "mystery"}}}, "for the unet"),
+        (
+            {"pass_type": "OnnxTransformersOptimization", "component_config": {"unet": {"model_type": "mystery"}}},
+            "for the unet",
+        ),
     ],
 )
 def test_configs_are_checked_before_anything_runs(config: dict[str, Any], message: str) -> None:
@@ -106,7 +120,12 @@ def test_session_tuning_per_component_reaches_the_pipeline(onnx_model: ModelHand
         "rounds": 1,
         "runs_per_round": 2,
     }
-    tuned, context = run_pass("DiffusionComponentPass", onnx_model, tmp_path / "tuned", {"pass_type": "OnnxSessionTuning", "config": tuning, "components": ["vae_decoder"]})
+    tuned, context = run_pass(
+        "DiffusionComponentPass",
+        onnx_model,
+        tmp_path / "tuned",
+        {"pass_type": "OnnxSessionTuning", "config": tuning, "components": ["vae_decoder"]},
+    )
     entry = read_manifest(Path(tuned.path)).components["vae_decoder"]
     assert (Path(tuned.path) / entry.path).is_file(), "the tuned component is copied into the new pipeline"
     best = context.report["components"]["vae_decoder"]["session_tuning"]["best"]

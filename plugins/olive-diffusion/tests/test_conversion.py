@@ -41,7 +41,11 @@ def test_every_component_is_exported_with_its_own_io_config(onnx_model: ModelHan
     assert list(manifest.components) == ["text_encoder", "unet", "vae_encoder", "vae_decoder"]
     assert manifest.shapes.text_length == TEXT_LENGTH and manifest.generation.num_inference_steps == 2
     unet = manifest.components["unet"]
-    assert unet.path == "unet/model.onnx" and unet.io_config.input_names == ["sample", "timestep", "encoder_hidden_states"]
+    assert unet.path == "unet/model.onnx" and unet.io_config.input_names == [
+        "sample",
+        "timestep",
+        "encoder_hidden_states",
+    ]
     graph = onnx.load(str(folder / unet.path), load_external_data=False).graph
     sample = [d.dim_value or d.dim_param for d in graph.input[0].type.tensor_type.shape.dim]
     assert sample == ["batch", 4, "latent_height", "latent_width"]
@@ -68,7 +72,12 @@ def test_output_folder_is_an_onnx_diffusion_input_model(onnx_model: ModelHandler
 def test_a_size_a_fixed_export_cannot_take_is_refused(merged_model: ModelHandler, tmp_path: Path) -> None:
     from conftest import run_pass
 
-    fixed, _ = run_pass("DiffusionOnnxConversion", merged_model, tmp_path / "fixed", {"components": ["vae_decoder"], "dynamic_image_size": False})
+    fixed, _ = run_pass(
+        "DiffusionOnnxConversion",
+        merged_model,
+        tmp_path / "fixed",
+        {"components": ["vae_decoder"], "dynamic_image_size": False},
+    )
     with pytest.raises(ConfigError, match="exported for 64x64 images only") as error:
         make_handle("onnx_diffusion", tmp_path, model_path=fixed.path, generation={"height": 32, "width": 32})
     assert error.value.path == "input_model.config.generation.height"

@@ -20,14 +20,18 @@ def test_prompts_become_fixed_length_ids_and_seeds(base_model: ModelHandler, onn
     for model in (base_model, onnx_model):
         prepared = DiffusionPrompts()(samples, DiffusionPromptsConfig(seed=7), DataContext(model=model, name="prompts"))
         assert [sample["seed"] for sample in prepared] == [7, 99, 9]
-        assert all(sample["input_ids"].shape == (TEXT_LENGTH,) and sample["input_ids"].dtype == np.int64 for sample in prepared)
+        assert all(
+            sample["input_ids"].shape == (TEXT_LENGTH,) and sample["input_ids"].dtype == np.int64 for sample in prepared
+        )
         assert set(prepared[0]) == {"input_ids", "seed"}
     assert prepared[0]["input_ids"][0] == 0 and prepared[0]["input_ids"][-1] == 1  # start token, then padding
 
 
 def test_a_missing_prompt_or_a_non_pipeline_model_is_named(base_model: ModelHandler, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no text field 'prompt'"):
-        DiffusionPrompts()([{"text": "a"}], DiffusionPromptsConfig(text_field="prompt"), DataContext(model=base_model, name="p"))
+        DiffusionPrompts()(
+            [{"text": "a"}], DiffusionPromptsConfig(text_field="prompt"), DataContext(model=base_model, name="p")
+        )
     onnx = ModelHandler(type="onnx", path=str(tmp_path / "model.onnx"))
     with pytest.raises(DataError, match="'onnx'"):
         DiffusionPrompts()([{"text": "a"}], DiffusionPromptsConfig(), DataContext(model=onnx, name="p"))

@@ -20,11 +20,22 @@ def test_handle_records_generation_adapters_and_pipeline_io(lora_model: ModelHan
     assert lora_model.io_config.input_names == ["input_ids", "seed"]
     assert lora_model.attributes["generation"]["num_inference_steps"] == STEPS
     (adapter,) = lora_model.attributes["lora_adapters"]
-    assert adapter == {"name": "tiny-lora", "path": str(tiny_lora), "format": "diffusers", "scale": 1.0, "component": "unet"}
+    assert adapter == {
+        "name": "tiny-lora",
+        "path": str(tiny_lora),
+        "format": "diffusers",
+        "scale": 1.0,
+        "component": "unet",
+    }
 
 
 def test_peft_adapter_folders_are_recognized(tiny_pipeline: Path, tiny_peft_lora: Path) -> None:
-    handle = make_handle("diffusers", tiny_pipeline.parent, model_path=str(tiny_pipeline), lora_adapters=[{"path": str(tiny_peft_lora), "name": "style"}])
+    handle = make_handle(
+        "diffusers",
+        tiny_pipeline.parent,
+        model_path=str(tiny_pipeline),
+        lora_adapters=[{"path": str(tiny_peft_lora), "name": "style"}],
+    )
     (adapter,) = handle.attributes["lora_adapters"]
     assert (adapter["name"], adapter["format"]) == ("style", "peft")
     assert adapter["path"].endswith("adapter_model.safetensors")
@@ -33,13 +44,27 @@ def test_peft_adapter_folders_are_recognized(tiny_pipeline: Path, tiny_peft_lora
 def test_content_id_follows_weights_adapters_and_generation(
     tiny_pipeline: Path, tiny_lora: Path, base_model: ModelHandler, lora_model: ModelHandler, tmp_path: Path
 ) -> None:
-    other_steps = make_handle("diffusers", tmp_path, model_path=str(tiny_pipeline), generation={"num_inference_steps": STEPS + 1})
+    other_steps = make_handle(
+        "diffusers", tmp_path, model_path=str(tiny_pipeline), generation={"num_inference_steps": STEPS + 1}
+    )
     assert len({base_model.id, lora_model.id, other_steps.id}) == 3
     adapter = shutil.copytree(tiny_lora.parent, tmp_path / "adapter") / tiny_lora.name
-    same = make_handle("diffusers", tmp_path, model_path=str(tiny_pipeline), lora_adapters=[{"path": str(adapter), "name": "tiny-lora"}], generation={"num_inference_steps": STEPS})
+    same = make_handle(
+        "diffusers",
+        tmp_path,
+        model_path=str(tiny_pipeline),
+        lora_adapters=[{"path": str(adapter), "name": "tiny-lora"}],
+        generation={"num_inference_steps": STEPS},
+    )
     assert same.id == lora_model.id  # where the adapter lives is not part of it
     adapter.write_bytes(adapter.read_bytes()[:-4] + b"\0\0\0\0")
-    changed = make_handle("diffusers", tmp_path, model_path=str(tiny_pipeline), lora_adapters=[{"path": str(adapter), "name": "tiny-lora"}], generation={"num_inference_steps": STEPS})
+    changed = make_handle(
+        "diffusers",
+        tmp_path,
+        model_path=str(tiny_pipeline),
+        lora_adapters=[{"path": str(adapter), "name": "tiny-lora"}],
+        generation={"num_inference_steps": STEPS},
+    )
     assert changed.id != lora_model.id
 
 

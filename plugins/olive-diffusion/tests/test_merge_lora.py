@@ -24,8 +24,12 @@ class TestDiffusionMergeLoRAContract(PassContract):
 
     def check_output(self, config: dict[str, Any], input_model: ModelHandler, output_model: ModelHandler) -> None:
         folder = Path(output_model.path)
-        assert output_model.attributes["lora_adapters"] == [] and output_model.attributes["merged_lora"] == ["tiny-lora"]
-        assert (folder / "model_index.json").is_file() and (folder / "unet" / "diffusion_pytorch_model.safetensors").is_file()
+        assert output_model.attributes["lora_adapters"] == [] and output_model.attributes["merged_lora"] == [
+            "tiny-lora"
+        ]
+        assert (folder / "model_index.json").is_file() and (
+            folder / "unet" / "diffusion_pytorch_model.safetensors"
+        ).is_file()
         assert not any(folder.rglob("*lora*")), "the merged pipeline carries no adapter files"
 
 
@@ -43,9 +47,14 @@ def test_merge_reports_what_it_merged_and_how_close(lora_model: ModelHandler, tm
     assert all(diff < 1e-4 for diff in context.report["max_abs_diff"].values())
 
 
-def test_peft_adapter_with_a_scale_merges_into_the_unet(tiny_pipeline: Path, tiny_peft_lora: Path, tmp_path: Path) -> None:
+def test_peft_adapter_with_a_scale_merges_into_the_unet(
+    tiny_pipeline: Path, tiny_peft_lora: Path, tmp_path: Path
+) -> None:
     model = make_handle(
-        "diffusers", tmp_path, model_path=str(tiny_pipeline), lora_adapters=[{"path": str(tiny_peft_lora), "scale": 0.5}],
+        "diffusers",
+        tmp_path,
+        model_path=str(tiny_pipeline),
+        lora_adapters=[{"path": str(tiny_peft_lora), "scale": 0.5}],
         generation={"num_inference_steps": 1},
     )
     merged, context = run_pass("DiffusionMergeLoRA", model, tmp_path / "out", {"check_batch_sizes": [1]})
@@ -65,7 +74,9 @@ def test_an_adapter_for_another_model_is_named(tiny_pipeline: Path, tiny_lora: P
     state = load_file(str(tiny_lora))
     state = {key.replace("to_q", "to_nothing"): value for key, value in state.items()}
     save_file(state, str(tmp_path / "foreign.safetensors"))
-    model = make_handle("diffusers", tmp_path, model_path=str(tiny_pipeline), lora_adapters=[{"path": "foreign.safetensors"}])
+    model = make_handle(
+        "diffusers", tmp_path, model_path=str(tiny_pipeline), lora_adapters=[{"path": "foreign.safetensors"}]
+    )
     with pytest.raises(ModelLoadError, match="foreign"):
         run_pass("DiffusionMergeLoRA", model, tmp_path / "out", {"check_batch_sizes": [1]})
 
@@ -77,6 +88,10 @@ def test_the_export_refuses_unmerged_adapters(lora_model: ModelHandler, tmp_path
 
 def test_merged_folder_keeps_the_untouched_parts(tiny_pipeline: Path, merged_model: ModelHandler) -> None:
     merged = Path(merged_model.path)
-    for relative in ("vae/diffusion_pytorch_model.safetensors", "scheduler/scheduler_config.json", "tokenizer/tokenizer.json"):
+    for relative in (
+        "vae/diffusion_pytorch_model.safetensors",
+        "scheduler/scheduler_config.json",
+        "tokenizer/tokenizer.json",
+    ):
         assert (merged / relative).read_bytes() == (tiny_pipeline / relative).read_bytes()
     assert json.loads((merged / "model_index.json").read_text())["unet"] == ["diffusers", "UNet2DConditionModel"]

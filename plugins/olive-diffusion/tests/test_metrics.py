@@ -10,7 +10,13 @@ from olive_core.errors import DataError, IncompatibleModelError
 from olive_core.evaluation.metric import MetricContext
 from olive_core.models import ModelHandler
 
-from olive_diffusion.metrics.image_similarity import MAX_PSNR_DB, ImageSimilarityConfig, ImageSimilarityMetric, psnr, ssim
+from olive_diffusion.metrics.image_similarity import (
+    MAX_PSNR_DB,
+    ImageSimilarityConfig,
+    ImageSimilarityMetric,
+    psnr,
+    ssim,
+)
 from olive_diffusion.metrics.latency import PipelineLatencyConfig, PipelineLatencyMetric
 from olive_diffusion.session import Generation
 
@@ -40,7 +46,9 @@ def _context(session: object, **fields: object) -> MetricContext:
 def test_latency_per_step_and_per_image() -> None:
     session = FakePipeline()
     batch = {"input_ids": np.zeros((2, 4), np.int64), "seed": np.zeros(2, np.int64)}
-    values = PipelineLatencyMetric().measure(PipelineLatencyConfig(warmup_runs=1, repeat_runs=2), _context(session, model_inputs=lambda: [batch]))
+    values = PipelineLatencyMetric().measure(
+        PipelineLatencyConfig(warmup_runs=1, repeat_runs=2), _context(session, model_inputs=lambda: [batch])
+    )
     assert session.calls == 3
     assert values["step_mean"] == pytest.approx(20.0) and values["step_p50"] == pytest.approx(20.0)
     assert values["image_mean"] == pytest.approx(50.0) and values["image_p50"] == pytest.approx(50.0)
@@ -54,7 +62,9 @@ def test_latency_refuses_a_single_model_session() -> None:
             return []
 
     with pytest.raises(IncompatibleModelError, match="diffusion pipelines"):
-        PipelineLatencyMetric().measure(PipelineLatencyConfig(), _context(Single(), model_inputs=lambda: [{"x": np.zeros(1)}]))
+        PipelineLatencyMetric().measure(
+            PipelineLatencyConfig(), _context(Single(), model_inputs=lambda: [{"x": np.zeros(1)}])
+        )
 
 
 def test_psnr_and_ssim_of_identical_noisy_and_unrelated_images() -> None:
@@ -76,7 +86,8 @@ def test_image_similarity_compares_with_the_input_pipelines_images() -> None:
     values = ImageSimilarityMetric().measure(ImageSimilarityConfig(), context)
     assert 38 < values["psnr_min"] <= values["psnr_mean"] < 41
     assert values["ssim_min"] > 0.99
-    context = _context(None, outputs=lambda: [{"images": images[:, :8]}], reference_outputs=lambda: [{"images": images}])
+    context = _context(
+        None, outputs=lambda: [{"images": images[:, :8]}], reference_outputs=lambda: [{"images": images}]
+    )
     with pytest.raises(DataError, match="one size"):
         ImageSimilarityMetric().measure(ImageSimilarityConfig(), context)
-

@@ -26,7 +26,9 @@ def test_onnx_pipeline_reproduces_the_pytorch_images(merged_model: ModelHandler,
     assert len(generation.step_seconds) == STEPS
 
 
-def test_other_sizes_and_steps_run_on_the_dynamic_export(merged_model: ModelHandler, onnx_model: ModelHandler, tmp_path: Path) -> None:
+def test_other_sizes_and_steps_run_on_the_dynamic_export(
+    merged_model: ModelHandler, onnx_model: ModelHandler, tmp_path: Path
+) -> None:
     generation = {"num_inference_steps": 1, "guidance_scale": 1.0, "height": 32, "width": 48}
     onnx = make_handle("onnx_diffusion", tmp_path, model_path=onnx_model.path, generation=generation)
     torch = make_handle("diffusers", tmp_path, model_path=merged_model.path, generation=generation)

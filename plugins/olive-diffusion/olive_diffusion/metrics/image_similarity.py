@@ -36,7 +36,9 @@ def psnr(image: np.ndarray, reference: np.ndarray) -> float:
 def _box_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over every window x window square of an [H, W, C] array (valid positions only)."""
     summed = np.cumsum(np.cumsum(np.pad(values, ((1, 0), (1, 0), (0, 0))), axis=0), axis=1)
-    total = summed[window:, window:] - summed[:-window, window:] - summed[window:, :-window] + summed[:-window, :-window]
+    total = (
+        summed[window:, window:] - summed[:-window, window:] - summed[window:, :-window] + summed[:-window, :-window]
+    )
     return total / (window * window)
 
 
@@ -57,7 +59,12 @@ class ImageSimilarityMetric(Metric):
     """PSNR (dB) and SSIM of each generated image against the input pipeline's image for the same prompt and seed."""
 
     Config = ImageSimilarityConfig
-    sub_metrics: ClassVar[dict[str, Direction]] = {"psnr_mean": "max", "psnr_min": "max", "ssim_mean": "max", "ssim_min": "max"}
+    sub_metrics: ClassVar[dict[str, Direction]] = {
+        "psnr_mean": "max",
+        "psnr_min": "max",
+        "ssim_mean": "max",
+        "ssim_min": "max",
+    }
     needs_reference: ClassVar[bool] = True
 
     def measure(self, config: ImageSimilarityConfig, context: MetricContext) -> dict[str, float]:
@@ -66,7 +73,9 @@ class ImageSimilarityMetric(Metric):
         psnrs, ssims = [], []
         for batch, reference in zip(context.outputs(), context.reference_outputs(), strict=True):
             images = np.asarray(batch[pick_output(batch, config.output, "metric 'image_similarity'")])
-            expected = np.asarray(reference[pick_output(reference, config.output, "metric 'image_similarity' (input model)")])
+            expected = np.asarray(
+                reference[pick_output(reference, config.output, "metric 'image_similarity' (input model)")]
+            )
             if images.shape != expected.shape or images.ndim != 4:
                 raise DataError(
                     f"metric 'image_similarity': images are {describe_array(images)} but the input model's are "

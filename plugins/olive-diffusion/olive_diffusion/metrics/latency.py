@@ -58,4 +58,9 @@ class PipelineLatencyMetric(Metric):
             steps_ms += [seconds * 1000.0 for seconds in generation.step_seconds]
             images_ms.append(generation.seconds * 1000.0 / max(len(generation.images), 1))
         step, image = latency_stats(steps_ms), latency_stats(images_ms)
-        return {"step_mean": step["mean"], "step_p50": step["p50"], "image_mean": image["mean"], "image_p50": image["p50"]}
+        return {
+            "step_mean": step["mean"],
+            "step_p50": step["p50"],
+            "image_mean": image["mean"],
+            "image_p50": image["p50"],
+        }

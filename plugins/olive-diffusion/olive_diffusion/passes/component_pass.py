@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
     from olive_core.registry import Registry
 
+    from olive_diffusion.manifest import ComponentEntry
+
 PASS_NAME = "DiffusionComponentPass"
 
 #: what a known pass needs per component unless the workflow says otherwise
@@ -54,17 +56,20 @@ def onnx_pass_class(name: str) -> type[Pass]:
     if component is None:
         hint = registry.unknown_hint("pass", name)
         raise ValueError(registry.unknown_message("pass", name) + (f" ({hint})" if hint else ""))
-    cls = component.load()
-    if "onnx" not in cls.input_types or cls.output_type != "onnx":
+    pass_class = component.load()
+    if "onnx" not in pass_class.input_types or pass_class.output_type != "onnx":
         raise ValueError(
-            f"'{name}' takes {' or '.join(cls.input_types) or 'any'} models and makes {cls.output_type or '?'} models; "
+            f"'{name}' takes {' or '.join(pass_class.input_types) or 'any'} models "
+            f"and makes {pass_class.output_type or '?'} models; "
             "a component pass must take and make 'onnx' models"
         )
-    return cls
+    return pass_class
 
 
 class DiffusionComponentPassConfig(PassConfig):
-    pass_type: str = Field(description="a registered ONNX-to-ONNX pass, e.g. 'OnnxTransformersOptimization' or 'OnnxFloat16'")
+    pass_type: str = Field(
+        description="a registered ONNX-to-ONNX pass, e.g. 'OnnxTransformersOptimization' or 'OnnxFloat16'"
+    )
     config: dict[str, Any] = Field(default_factory=dict, description="that pass's config, for every component")
     components: list[ComponentName] | None = Field(
         default=None, description="the components to run it on; default: every component of the pipeline"
@@ -87,10 +92,10 @@ class DiffusionComponentPassConfig(PassConfig):
 
     @model_validator(mode="after")
     def _inner_configs_valid(self) -> DiffusionComponentPassConfig:
-        cls = onnx_pass_class(self.pass_type)
+        pass_class = onnx_pass_class(self.pass_type)
         for component in self.components or COMPONENTS:
             try:
-                cls.Config.model_validate(self.effective_config(component))
+                pass_class.Config.model_validate(self.effective_config(component))
             except ValidationError as exc:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
                 raise ValueError(f"{self.pass_type} config for the {component}: {problems}") from None
@@ -126,67 +131,98 @@ class DiffusionComponentPass(Pass):
                 hint="name only exported components, or export them with DiffusionOnnxConversion",
             )
 
-    def run(self, model: ModelHandler, config: DiffusionComponentPassConfig, output_dir: Path, context: PassContext) -> ModelHandler:
-        from olive_diffusion.manifest import LineageEntry, component_id, read_manifest, write_manifest
+    def run(
+        self, model: ModelHandler, config: DiffusionComponentPassConfig, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
+        from olive_diffusion.manifest import read_manifest, write_manifest
 
         folder = Path(model.path)
         manifest = read_manifest(folder)
-        cls = onnx_pass_class(config.pass_type)
+        pass_class = onnx_pass_class(config.pass_type)
         targets = set(config.components or manifest.components)
         entries, reports = {}, {}
         for name, entry in manifest.components.items():
-            sub_folder = Path(entry.path).parent
-            if name not in targets:
-                copy_tree(folder / sub_folder, output_dir / sub_folder)
+            if name in targets:
+                entries[name], reports[name] = self._component(
+                    pass_class, config, name, entry, folder, output_dir, context
+                )
+            else:
+                copy_tree(folder / Path(entry.path).parent, output_dir / Path(entry.path).parent)
                 entries[name] = entry
-                continue
-            settings = cls.Config.model_validate(config.effective_config(name))
-            sub_context = PassContext(accelerator=context.accelerator, step=f"{context.step}.{name}", data=context.data, logger=context.logger)
-            handle = entry.handle(folder)
-            (output_dir / sub_folder).mkdir(parents=True)
-            try:
-                result = self._run_one(cls, handle, settings, output_dir / sub_folder, sub_context, config.verify)
-            except Exception as exc:
-                if config.on_failure == "fail":
-                    if isinstance(exc, OliveError):
-                        raise PassError(PASS_NAME, f"{config.pass_type} on the {name}: {exc.message}", hint=exc.hint) from exc
-                    raise
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                context.warn(f"{name}: kept its input model, because {config.pass_type} {reason}")
-                shutil.rmtree(output_dir / sub_folder)
-                copy_tree(folder / sub_folder, output_dir / sub_folder)
-                entries[name], reports[name] = entry, {"kept_input": reason}
-                continue
-            for warning in sub_context.warnings:
-                context.warn(f"{name}: {warning}")
-            effective = settings.model_dump(mode="json")
-            lineage = LineageEntry(
-                step=context.step,
-                pass_type=config.pass_type,
-                config=effective,
-                id=component_id(entry.id, config.pass_type, cls.version, effective, context.accelerator.key()),
-                parent=entry.id,
-                report=dict(sub_context.report),
-            )
-            relative = Path(result.path).resolve().relative_to(output_dir.resolve()).as_posix()
-            entries[name] = entry.derived(lineage, relative, result.io_config or entry.io_config, result.attributes)
-            reports[name] = dict(sub_context.report)
         for support in SUPPORT_FOLDERS:
             copy_tree(folder / support, output_dir / support)
         write_manifest(output_dir, manifest.model_copy(update={"components": entries}))
         context.report["components"] = reports
         return model.derive(path=str(output_dir))
 
+    def _component(
+        self,
+        pass_class: type[Pass],
+        config: DiffusionComponentPassConfig,
+        name: str,
+        entry: ComponentEntry,
+        folder: Path,
+        output_dir: Path,
+        context: PassContext,
+    ) -> tuple[ComponentEntry, dict[str, Any]]:
+        """Run the pass on one component: its new manifest entry and its report."""
+        from olive_diffusion.manifest import LineageEntry, component_id
+
+        sub_folder = Path(entry.path).parent
+        settings = pass_class.Config.model_validate(config.effective_config(name))
+        sub_context = PassContext(
+            accelerator=context.accelerator, step=f"{context.step}.{name}", data=context.data, logger=context.logger
+        )
+        (output_dir / sub_folder).mkdir(parents=True)
+        try:
+            result = self._run_one(
+                pass_class, entry.handle(folder), settings, output_dir / sub_folder, sub_context, config.verify
+            )
+        except Exception as exc:
+            if config.on_failure == "fail":
+                if isinstance(exc, OliveError):
+                    raise PassError(
+                        PASS_NAME, f"{config.pass_type} on the {name}: {exc.message}", hint=exc.hint
+                    ) from exc
+                raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            context.warn(f"{name}: kept its input model, because {config.pass_type} {reason}")
+            shutil.rmtree(output_dir / sub_folder)
+            copy_tree(folder / sub_folder, output_dir / sub_folder)
+            return entry, {"kept_input": reason}
+        for warning in sub_context.warnings:
+            context.warn(f"{name}: {warning}")
+        effective = settings.model_dump(mode="json")
+        lineage = LineageEntry(
+            step=context.step,
+            pass_type=config.pass_type,
+            config=effective,
+            id=component_id(entry.id, config.pass_type, pass_class.version, effective, context.accelerator.key()),
+            parent=entry.id,
+            report=dict(sub_context.report),
+        )
+        relative = Path(result.path).resolve().relative_to(output_dir.resolve()).as_posix()
+        return entry.derived(lineage, relative, result.io_config or entry.io_config, result.attributes), dict(
+            sub_context.report
+        )
+
     @staticmethod
     def _run_one(
-        cls: type[Pass], handle: ModelHandler, settings: PassConfig, output_dir: Path, context: PassContext, verify: bool
+        pass_class: type[Pass],
+        handle: ModelHandler,
+        settings: PassConfig,
+        output_dir: Path,
+        context: PassContext,
+        verify: bool,
     ) -> ModelHandler:
-        inner = cls()
+        inner = pass_class()
         inner.check_input(handle, settings, context)
         result = inner.run(handle, settings, output_dir, context)
         if not Path(result.path).resolve().is_relative_to(output_dir.resolve()):
             if Path(result.path).resolve() != Path(handle.path).resolve():
-                raise PassError(PASS_NAME, f"{cls.__name__} wrote its model outside the component's folder ({result.path})")
+                raise PassError(
+                    PASS_NAME, f"{pass_class.__name__} wrote its model outside the component's folder ({result.path})"
+                )
             # A pass that only learns attributes (OnnxSessionTuning) keeps the file: the pipeline gets a copy
             copy_tree(Path(handle.path).parent, output_dir)
             result = result.model_copy(update={"path": str(output_dir / Path(handle.path).name)})
@@ -210,7 +246,9 @@ def run_once(handle: ModelHandler, accelerator: AcceleratorSpec) -> None:
         shape = io.input_shapes[position] if io and io.input_shapes and position is not None else None
         dtype = io.input_types[position] if io and io.input_types and position is not None else "float32"
         if shape is None:
-            raise PassError(PASS_NAME, f"cannot verify '{handle.path}': its io config gives no shape for input '{name}'")
+            raise PassError(
+                PASS_NAME, f"cannot verify '{handle.path}': its io config gives no shape for input '{name}'"
+            )
         value = rng.standard_normal(shape) if np.dtype(dtype).kind == "f" else np.zeros(shape)
         feed[name] = value.astype(dtype)
     session.run(feed)

@@ -68,11 +68,19 @@ class DiffusionOnnxConversion(Pass):
                 hint="put DiffusionMergeLoRA before this pass",
             )
 
-    def run(self, model: ModelHandler, config: DiffusionOnnxConversionConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+    def run(
+        self, model: ModelHandler, config: DiffusionOnnxConversionConfig, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
         from olive_onnx.passes.conversion import OnnxConversion, OnnxConversionConfig
 
         from olive_diffusion.diffusers_model import generation_of
-        from olive_diffusion.manifest import ComponentEntry, LineageEntry, PipelineManifest, component_id, write_manifest
+        from olive_diffusion.manifest import (
+            ComponentEntry,
+            LineageEntry,
+            PipelineManifest,
+            component_id,
+            write_manifest,
+        )
         from olive_diffusion.passes.common import component_torch_handle, copy_tree
         from olive_diffusion.shapes import pipeline_io_config, read_pipeline_shapes
 
@@ -94,9 +102,17 @@ class DiffusionOnnxConversion(Pass):
         reports = {}
         for component in dict.fromkeys(config.components):
             handle = component_torch_handle(
-                folder, component, shapes, generation.uses_guidance, config.attention, image_size, config.dynamic_image_size
+                folder,
+                component,
+                shapes,
+                generation.uses_guidance,
+                config.attention,
+                image_size,
+                config.dynamic_image_size,
             )
-            sub_context = PassContext(accelerator=context.accelerator, step=f"{context.step}.{component}", logger=context.logger)
+            sub_context = PassContext(
+                accelerator=context.accelerator, step=f"{context.step}.{component}", logger=context.logger
+            )
             (output_dir / component).mkdir()
             exported = OnnxConversion().run(handle, conversion, output_dir / component, sub_context)
             for warning in sub_context.warnings:

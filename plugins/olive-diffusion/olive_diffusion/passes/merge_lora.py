@@ -18,10 +18,14 @@ PASS_NAME = "DiffusionMergeLoRA"
 
 
 class DiffusionMergeLoRAConfig(PassConfig):
-    atol: float = Field(default=1e-4, ge=0, description="largest absolute difference allowed between merged and adapter-applied outputs")
+    atol: float = Field(
+        default=1e-4, ge=0, description="largest absolute difference allowed between merged and adapter-applied outputs"
+    )
     rtol: float = Field(default=1e-3, ge=0, description="relative tolerance of the same check")
     check_batch_sizes: list[int] = Field(
-        default_factory=lambda: [1, 2], min_length=1, description="batch sizes of the seeded example inputs the check runs"
+        default_factory=lambda: [1, 2],
+        min_length=1,
+        description="batch sizes of the seeded example inputs the check runs",
     )
 
 
@@ -47,7 +51,9 @@ class DiffusionMergeLoRA(Pass):
                 hint="name the adapter in input_model.config.lora_adapters, or drop this pass",
             )
 
-    def run(self, model: ModelHandler, config: DiffusionMergeLoRAConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+    def run(
+        self, model: ModelHandler, config: DiffusionMergeLoRAConfig, output_dir: Path, context: PassContext
+    ) -> ModelHandler:
         import torch
 
         from olive_diffusion.components import LORA_COMPONENTS, SOURCE_FOLDERS
@@ -67,7 +73,10 @@ class DiffusionMergeLoRA(Pass):
         checks = {}
         for component in tuners:
             handle = component_torch_handle(folder, component, shapes, guidance, "default")
-            inputs = [example_inputs(handle, batch_size=size, seed=index) for index, size in enumerate(config.check_batch_sizes)]
+            inputs = [
+                example_inputs(handle, batch_size=size, seed=index)
+                for index, size in enumerate(config.check_batch_sizes)
+            ]
             checks[component] = (inputs, _outputs(wrap_component(component, modules[component]), inputs))
         merged = merge_adapters(tuners)
         differences = {}
@@ -100,7 +109,9 @@ def _outputs(module: torch.nn.Module, inputs: list[tuple[torch.Tensor, ...]]) ->
         return [module(*args).float().clone() for args in inputs]
 
 
-def _compare(component: str, expected: list[torch.Tensor], actual: list[torch.Tensor], config: DiffusionMergeLoRAConfig) -> float:
+def _compare(
+    component: str, expected: list[torch.Tensor], actual: list[torch.Tensor], config: DiffusionMergeLoRAConfig
+) -> float:
     import torch
 
     largest = 0.0
