@@ -250,3 +250,24 @@ def test_a_killed_run_loses_nothing_and_leaves_nothing_trusted(write_workflow, t
     assert cache.gc().removed_orphans == 1  # the killed run's staging folder
     assert list(staging.iterdir()) == []
     cache.close()
+
+
+def test_data_a_pass_reads_enters_its_cache_key(write_workflow, toy_manager, tmp_path):
+    """Editing calibration/training data must not reuse a model made from the old data."""
+    from olive_core.errors import ConfigError
+
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"x": [1.0, 2.0]}\n')
+    sections = {
+        "data": {"train": {"load": {"type": "jsonl", "config": {"path": str(data)}}}},
+        "passes": {"fit": {"type": "ToyFit", "config": {"data": "train"}}},
+    }
+    first = run(write_workflow(**sections), manager=toy_manager)
+    again = run(write_workflow(**sections), manager=toy_manager)
+    assert [r.status for r in again.steps.values()] == ["cached"]
+    data.write_text('{"x": [3.0, 4.0]}\n')
+    changed = run(write_workflow(**sections), manager=toy_manager)
+    assert [r.status for r in changed.steps.values()] == ["ran"]
+    assert changed.candidates[0].lineage != first.candidates[0].lineage
+    with pytest.raises(ConfigError, match=r"passes.fit.config.data: no data named 'tran'"):
+        run(write_workflow(**{**sections, "passes": {"fit": {"type": "ToyFit", "config": {"data": "tran"}}}}), manager=toy_manager)

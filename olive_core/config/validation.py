@@ -66,7 +66,7 @@ def resolve_workflow(config: WorkflowConfig, registry: Registry, source: str | N
     check = _Collector(registry, source)
     input_model = check.component("model_type", config.input_model, "input_model")
     accelerators = _accelerators(config, check)
-    steps = [_step(name, step, check) for name, step in config.passes.items()]
+    steps = [_step(name, step, check, list(config.data)) for name, step in config.passes.items()]
     data = {name: _data(name, spec, check) for name, spec in config.data.items()}
     metrics = [_metric(index, spec, config, check) for index, spec in enumerate(config.metrics)]
     search = None
@@ -120,7 +120,7 @@ def _accelerators(config: WorkflowConfig, check: _Collector) -> list[Accelerator
     return specs
 
 
-def _step(name: str, step: Any, check: _Collector) -> ResolvedStep | None:
+def _step(name: str, step: Any, check: _Collector, data_names: list[str]) -> ResolvedStep | None:
     path = f"passes.{name}"
     cls = check.load("pass", step.type, f"{path}.type")
     if cls is None:
@@ -131,6 +131,11 @@ def _step(name: str, step: Any, check: _Collector) -> ResolvedStep | None:
         where = f"{path}.config.{index}" if many else f"{path}.config"
         alternatives.append(check.validate(cls.Config, raw, where))
     fallback = check.validate(cls.Config, step.fallback, f"{path}.fallback") if step.fallback is not None else None
+    for index, config in enumerate(alternatives):
+        for field, name in cls.data_names(config).items() if config is not None else ():
+            if name not in data_names:
+                where = f"{path}.config.{index}.{field}" if many else f"{path}.config.{field}"
+                check.error(where, f"no data named '{name}'", did_you_mean(name, data_names) or f"defined: {', '.join(data_names) or 'none'}")
     try:
         space = search_space(cls.Config)
     except TypeError as exc:

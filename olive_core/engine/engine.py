@@ -97,7 +97,8 @@ class Engine:
         """The candidates a run would try (for discrete spaces), with what the cache holds."""
         input_model = self.input_model()
         space = build_search_space(self.workflow.steps, searching=self.workflow.search is not None)
-        runner = StepRunner(self.cache, self.manager.hook, self.run_id)
+        evaluator = self._evaluator(self.workflow.accelerators[0], input_model)
+        runner = StepRunner(self.cache, self.manager.hook, self.run_id, data_key=evaluator.data_key if evaluator else None)
         plans: list[list[PlannedStep]] = []
         size = space.size()
         if size is not None and size <= 1000:

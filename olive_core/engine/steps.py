@@ -40,6 +40,7 @@ class StepRunner:
         data: Any = None,
         on_event: Any = None,
         runtime_settings: dict[str, Any] | None = None,
+        data_key: Any = None,
     ) -> None:
         self.cache = cache
         self.hooks = hooks
@@ -48,9 +49,13 @@ class StepRunner:
         self.data = data
         self.on_event = on_event or (lambda *args: None)
         self.runtime_settings = runtime_settings or {}
+        #: ``data_key(name)``: the content key of a data config, for passes that read data
+        self.data_key = data_key
 
     def model_id(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec) -> str:
-        return derived_model_id(parent.id, step.type, step.cls.version, config.model_dump(mode="json"), accelerator.key())
+        names = step.cls.data_names(config)
+        data = {name: self.data_key(name) for name in names.values()} if names and self.data_key else None
+        return derived_model_id(parent.id, step.type, step.cls.version, config.model_dump(mode="json"), accelerator.key(), data)
 
     def run(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec) -> StepOutcome:
         model_id = self.model_id(parent, step, config, accelerator)

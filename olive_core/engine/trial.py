@@ -57,6 +57,7 @@ class TrialRunner:
             data=evaluator.batches if evaluator is not None else None,
             on_event=on_event,
             runtime_settings=workflow.config.runtime.settings(),
+            data_key=evaluator.data_key if evaluator is not None else None,
         )
 
     def run(self, index: int, point: dict[str, dict[str, Any]]) -> TrialOutcome:

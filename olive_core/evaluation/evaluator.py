@@ -101,6 +101,10 @@ class Evaluator:
         """The named data config's batches, inputs only (for calibration); prepared once."""
         return self._prepared(data_name).batches
 
+    def data_key(self, data_name: str) -> str:
+        """The content key of a data config (its files, steps and the input model when used)."""
+        return self._pipeline(data_name).key()
+
     def _pipeline(self, data_name: str) -> DataPipeline:
         if data_name not in self.workflow.data:
             known = list(self.workflow.data)

@@ -34,14 +34,19 @@ def hash_json(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
-def derived_model_id(parent_id: str, pass_type: str, pass_version: str, config: dict[str, Any], accelerator: str) -> str:
-    """The id of a model made by a pass: a full sha256 of everything that determines it."""
-    return hash_json(
-        {
-            "parent": parent_id,
-            "pass": pass_type,
-            "version": pass_version,
-            "config": config,
-            "accelerator": accelerator,
-        }
-    )
+def derived_model_id(
+    parent_id: str,
+    pass_type: str,
+    pass_version: str,
+    config: dict[str, Any],
+    accelerator: str,
+    data: dict[str, str] | None = None,
+) -> str:
+    """The id of a model made by a pass: a full sha256 of everything that determines it.
+
+    ``data`` maps the data configs the pass reads (calibration, training) to their content keys.
+    """
+    key: dict[str, Any] = {"parent": parent_id, "pass": pass_type, "version": pass_version, "config": config, "accelerator": accelerator}
+    if data:
+        key["data"] = data
+    return hash_json(key)

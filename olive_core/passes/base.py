@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -59,10 +60,19 @@ class Pass(ABC):
     output_type: ClassVar[str] = ""
     #: devices it supports; empty means any
     devices: ClassVar[tuple[str, ...]] = ()
+    #: config fields that name a workflow data config (calibration, training): the data's
+    #: content enters the output's cache key, and validation checks the name exists
+    data_fields: ClassVar[tuple[str, ...]] = ("data",)
 
     @classmethod
     def description(cls) -> str:
-        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        return inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+
+    @classmethod
+    def data_names(cls, config: PassConfig) -> dict[str, str]:
+        """The data configs ``config`` names: field -> data name."""
+        names = {field: getattr(config, field, None) for field in cls.data_fields}
+        return {field: name for field, name in names.items() if isinstance(name, str)}
 
     def check_input(self, model: ModelHandler, config: PassConfig, context: PassContext) -> None:
         """Refuse a model this pass cannot work on, before any work is done.

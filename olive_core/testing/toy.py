@@ -168,6 +168,25 @@ class ToyFlaky(Pass):
         return _rewrite(model, output_dir, lambda w, b: (w, b))
 
 
+class ToyFitConfig(PassConfig):
+    data: str = Field(description="the workflow data config whose mean input becomes the bias")
+
+
+class ToyFit(Pass):
+    """Set the bias from the mean of a data config's 'x' inputs: a pass that reads data."""
+
+    Config = ToyFitConfig
+    input_types = ("toy",)
+    output_type = "toy"
+
+    def run(self, model: ModelHandler, config: ToyFitConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        import numpy as np
+
+        batches = list(context.data(config.data)) if context.data else []
+        mean = float(np.mean([batch["x"] for batch in batches])) if batches else 0.0
+        return _rewrite(model, output_dir, lambda w, b: (w, [mean for _ in b]))
+
+
 class ToyObjectiveConfig(PassConfig):
     a: Annotated[float, Searchable(low=-4.0, high=4.0)] = Field(default=0.0, description="continuous knob")
     b: Annotated[int, Searchable(choices=(0, 1, 2, 3, 4))] = Field(default=0, description="discrete knob")
@@ -222,3 +241,4 @@ def register_passes(register: Any) -> None:
     register("ToyRound", ToyRound)
     register("ToyFlaky", ToyFlaky)
     register("ToyObjective", ToyObjective)
+    register("ToyFit", ToyFit)
