@@ -247,6 +247,10 @@ def print_problem(name: str, figures: dict[str, Any], tolerance: float, unit: st
     checkpoints = list(next(iter(figures["strategies"].values()))["at_budget"])
     headers = ["strategy", "runs", f"trials to <= {tolerance:.0%} (median)", "min-max", "reached"]
     headers += [f"gap / reached @{c}" for c in checkpoints]
+    # where the optimum is not 0, also how far the best found is from it, in its own unit
+    relative = figures["optimum"] > 0
+    if relative:
+        headers.append(f"best / optimum @{checkpoints[-1]}")
     rows = []
     for strategy, stats in figures["strategies"].items():
         median = stats["trials_needed_median"]
@@ -256,6 +260,9 @@ def print_problem(name: str, figures: dict[str, Any], tolerance: float, unit: st
         for c in checkpoints:
             at = stats["at_budget"][c]
             row.append(f"{at['median_gap']:.1%} / {at['within_tolerance']:.0%}")
+        if relative:
+            best = stats["at_budget"][checkpoints[-1]]["median_best"]
+            row.append(f"{best / figures['optimum']:.3f}" if best is not None else "none feasible")
         rows.append(row)
     text = harness.table(headers, rows)
     print(
@@ -272,7 +279,7 @@ def main() -> int:
         parser.add_argument("--problems", nargs="+", default=["toy", "minilm"], choices=["toy", "minilm"])
         parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
         parser.add_argument(
-            "--seeds", type=int, default=None, help="runs per stochastic strategy (default 10 toy / 5 MiniLM)"
+            "--seeds", type=int, default=None, help="runs per stochastic strategy (default 10)"
         )
         parser.add_argument("--tolerance", type=float, default=0.02)
 
@@ -295,7 +302,7 @@ def main() -> int:
             seeds = args.seeds or (2 if args.smoke else 10)
         else:
             problem = minilm_problem(args.smoke)
-            seeds = args.seeds or (1 if args.smoke else 5)
+            seeds = args.seeds or (1 if args.smoke else 10)
             report.settings["minilm_workflow"] = problem.workflow
         figures = study(problem, strategies, seeds, args.tolerance, args.work_dir)
         figures["seeds"] = seeds
