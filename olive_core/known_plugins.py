@@ -25,11 +25,13 @@ KNOWN_PLUGINS: dict[str, dict[str, tuple[str, ...]]] = {
         "accelerator": ("gpu", "npu"),
     },
     "olive-torch-quant": {
-        "pass": ("TorchDynamicQuantization", "TorchStaticQuantization", "TorchPruning", "LoRAFinetune"),
+        "pass": ("TorchAOQuantization", "MagnitudePruning", "NMSparsity", "StructuredPruning", "LoRAFinetuning", "MergeLoRA"),
     },
     "olive-diffusion": {
-        "model_type": ("diffusion",),
-        "pass": ("DiffusionOnnxConversion", "MergeLoRA"),
+        "model_type": ("diffusers", "onnx_diffusion"),
+        "pass": ("DiffusionMergeLoRA", "DiffusionOnnxConversion", "DiffusionComponentPass"),
+        "metric": ("pipeline_latency", "image_similarity"),
+        "data_component": ("diffusion_prompts",),
     },
     "olive-azure-cache": {
         "cache_backend": ("azure",),

@@ -141,3 +141,18 @@ def test_core_components_come_through_the_same_hooks():
     registry = manager.registry
     assert registry.get("cache_backend", "local").source.distribution == "olive-core"
     assert registry.get("accelerator", "cpu").source.name == "olive_core.builtin"
+
+
+def test_known_plugins_table_matches_installed_plugins():
+    """The hint table must not drift: for each listed plugin installed here, every name exists."""
+    from olive_core.known_plugins import KNOWN_PLUGINS
+
+    registry = create_plugin_manager().registry
+    installed = {source.distribution for source in create_plugin_manager().sources.values()}
+    for distribution, kinds in KNOWN_PLUGINS.items():
+        if distribution not in installed:
+            continue
+        for kind, names in kinds.items():
+            for name in names:
+                component = registry.find(kind, name)
+                assert component is not None and component.source.distribution == distribution, (distribution, kind, name)
