@@ -1,8 +1,10 @@
-"""Output model quality: all-MiniLM-L6-v2 latency and cosine against PyTorch, five ways.
+"""Output model quality: all-MiniLM-L6-v2 latency and cosine against PyTorch, six ways.
 
-Variants: PyTorch FP32 eager (the baseline) | our default workflow's output (examples/minilm/
-workflow.json) | our search's best (examples/minilm/search.json) | the incumbent's output for the
-same recipe (olive-ai 0.13, in bench/.venv-olive-ai) | a hand-tuned ONNX Runtime model
+Variants: PyTorch FP32 eager (the baseline) | our default workflow's output (the pass chain of
+examples/minilm/workflow.json) | our search's best (examples/minilm/search.json, goal cosine
+mean >= 0.99) | the same search's best at the target's bar, 0.995 (goals are re-checked on
+cached evaluations: nothing is measured twice) | the incumbent's output for the same recipe
+(olive-ai 0.13, in bench/.venv-olive-ai) | a hand-tuned ONNX Runtime model
 (bench/ort_hand_tuned.py). All are timed in this one process, batch 1 and 8, sequence 128,
 2 threads, warm-up excluded, variants interleaved round by round; cosines compare each
 variant's sentence embeddings with PyTorch's on the example's sentences.
