@@ -271,3 +271,10 @@ def test_data_a_pass_reads_enters_its_cache_key(write_workflow, toy_manager, tmp
     assert changed.candidates[0].lineage != first.candidates[0].lineage
     with pytest.raises(ConfigError, match=r"passes.fit.config.data: no data named 'tran'"):
         run(write_workflow(**{**sections, "passes": {"fit": {"type": "ToyFit", "config": {"data": "tran"}}}}), manager=toy_manager)
+
+
+def test_a_pass_reading_data_keeps_its_step_name(write_workflow, toy_manager, tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"x": [1.0, 2.0]}\n')
+    result = run(write_workflow(data={"train": {"load": {"type": "jsonl", "config": {"path": str(data)}}}}, passes={"fit": {"type": "ToyFit", "config": {"data": "train"}}}), manager=toy_manager)
+    assert list(result.candidates[0].point) == ["fit"] and next(iter(result.steps.values())).step == "fit"

@@ -132,10 +132,11 @@ def _step(name: str, step: Any, check: _Collector, data_names: list[str]) -> Res
         alternatives.append(check.validate(cls.Config, raw, where))
     fallback = check.validate(cls.Config, step.fallback, f"{path}.fallback") if step.fallback is not None else None
     for index, config in enumerate(alternatives):
-        for field, name in cls.data_names(config).items() if config is not None else ():
-            if name not in data_names:
+        for field, data_name in cls.data_names(config).items() if config is not None else ():
+            if data_name not in data_names:
                 where = f"{path}.config.{index}.{field}" if many else f"{path}.config.{field}"
-                check.error(where, f"no data named '{name}'", did_you_mean(name, data_names) or f"defined: {', '.join(data_names) or 'none'}")
+                hint = did_you_mean(data_name, data_names) or f"defined: {', '.join(data_names) or 'none'}"
+                check.error(where, f"no data named '{data_name}'", hint)
     try:
         space = search_space(cls.Config)
     except TypeError as exc:
