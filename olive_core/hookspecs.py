@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from olive_core.engine.result import CandidateResult, WorkflowResult
+    from olive_core.engine.result import WorkflowResult
     from olive_core.models.handler import ModelHandler
     from olive_core.registry import Registrar
 

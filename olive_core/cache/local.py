@@ -20,7 +20,6 @@ import shutil
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,7 +107,7 @@ class LocalCache(CacheBackend):
             self._meta.delete(_MODEL_PREFIX + model_id)
             shutil.rmtree(folder, ignore_errors=True)
             return None
-        return _resolve(ModelHandler.model_validate(record["handle"]), folder)
+        return resolve_handle(ModelHandler.model_validate(record["handle"]), folder)
 
     @contextlib.contextmanager
     def staging(self) -> Iterator[Path]:
@@ -125,7 +124,7 @@ class LocalCache(CacheBackend):
         if target.exists():
             # A folder without a (valid) record: left by a run killed before its record was written.
             shutil.rmtree(target)
-        portable = _relativize(handle, staging_dir)
+        portable = portable_handle(handle, staging_dir)
         os.replace(staging_dir, target)
         record = {
             "handle": portable.model_dump(mode="json"),
@@ -134,7 +133,7 @@ class LocalCache(CacheBackend):
             "created": time.time(),
         }
         self._meta.set(_MODEL_PREFIX + model_id, record)
-        return _resolve(portable, target)
+        return resolve_handle(portable, target)
 
     @contextlib.contextmanager
     def step_lock(self, model_id: str) -> Iterator[None]:
@@ -232,12 +231,13 @@ def _folder_size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def _relativize(handle: ModelHandler, staging_dir: Path) -> ModelHandler:
-    """Paths inside the staging folder become ``$artifact/...``; others stay as they are."""
+def portable_handle(handle: ModelHandler, folder: Path) -> ModelHandler:
+    """Paths inside ``folder`` become ``$artifact/...``; others stay as they are (a cache can move)."""
+    root = folder.resolve()
 
     def portable(path: str) -> str:
         try:
-            relative = Path(path).resolve().relative_to(staging_dir.resolve())
+            relative = Path(path).resolve().relative_to(root)
         except ValueError:
             return path
         return f"{ARTIFACT_MARK}/{relative.as_posix()}" if str(relative) != "." else ARTIFACT_MARK
@@ -245,7 +245,9 @@ def _relativize(handle: ModelHandler, staging_dir: Path) -> ModelHandler:
     return handle.model_copy(update={"path": portable(handle.path), "files": [portable(f) for f in handle.files]})
 
 
-def _resolve(handle: ModelHandler, folder: Path) -> ModelHandler:
+def resolve_handle(handle: ModelHandler, folder: Path) -> ModelHandler:
+    """``$artifact/...`` paths become paths under ``folder``."""
+
     def local(path: str) -> str:
         if path == ARTIFACT_MARK:
             return str(folder)

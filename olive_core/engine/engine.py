@@ -23,7 +23,7 @@ from olive_core.cache.backend import CacheBackend
 from olive_core.config.environment import redact_secrets
 from olive_core.config.resolved import ResolvedWorkflow
 from olive_core.engine.output import write_json_atomic, write_model
-from olive_core.engine.result import CandidateResult, StepRecord, WorkflowResult
+from olive_core.engine.result import StepRecord, WorkflowResult
 from olive_core.engine.executors import InlineExecutor
 from olive_core.engine.selection import closest, objective_keys, pareto_front, pick_best, score, violation
 from olive_core.engine.steps import StepRunner

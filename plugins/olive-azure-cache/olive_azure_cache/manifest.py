@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from olive_core.cache.local import ARTIFACT_MARK
 from olive_core.models.handler import ModelHandler
 
 FORMAT = 1
@@ -48,32 +47,6 @@ def is_safe_relative(name: str) -> bool:
         return False
     return ".." not in path.parts and ":" not in path.parts[0]
 
-
-def portable_handle(handle: ModelHandler, folder: Path) -> ModelHandler:
-    """Paths inside ``folder`` become ``$artifact/...``; others stay as they are."""
-    root = folder.resolve()
-
-    def portable(path: str) -> str:
-        try:
-            relative = Path(path).resolve().relative_to(root)
-        except ValueError:
-            return path
-        return f"{ARTIFACT_MARK}/{relative.as_posix()}" if str(relative) != "." else ARTIFACT_MARK
-
-    return handle.model_copy(update={"path": portable(handle.path), "files": [portable(f) for f in handle.files]})
-
-
-def resolve_handle(handle: ModelHandler, folder: Path) -> ModelHandler:
-    """``$artifact/...`` paths become paths under ``folder``."""
-
-    def local(path: str) -> str:
-        if path == ARTIFACT_MARK:
-            return str(folder)
-        if path.startswith(ARTIFACT_MARK + "/"):
-            return str(folder / path[len(ARTIFACT_MARK) + 1 :])
-        return path
-
-    return handle.model_copy(update={"path": local(handle.path), "files": [local(f) for f in handle.files]})
 
 
 @dataclass

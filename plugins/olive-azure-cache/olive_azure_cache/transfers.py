@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from olive_core.cache.local import LocalCache
+from olive_core.cache.local import portable_handle, resolve_handle
 from olive_core.models.handler import ModelHandler
 from olive_azure_cache.manifest import (
     ManifestError,
     ModelManifest,
     describe_folder,
-    portable_handle,
-    resolve_handle,
     unwrap_record,
     wrap_record,
 )
