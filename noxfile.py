@@ -84,10 +84,13 @@ def example_plugin(session: nox.Session) -> None:
 
 @nox.session
 def everything(session: nox.Session) -> None:
-    """Core and every plugin installed together: core's tests again, import-cost checks included,
+    """Core and every plugin installed together, with the `data` extra: core's tests again, import-cost
+    checks and the parquet/HF-dataset loaders included,
     then every benchmark script on its smallest setting (bench/tests), so that none can rot."""
-    _install(session, f"{ROOT}[test]", *(_plugin_target(name) for name in PLUGINS))
-    session.run("pytest", "tests", *session.posargs, env={**TEST_ENV, "OLIVE_EXPECT_PLUGINS": ",".join(PLUGINS)})
+    # the `data` extra makes the parquet and HF-dataset loader tests run here (they skip in `core`)
+    _install(session, f"{ROOT}[test,data]", *(_plugin_target(name) for name in PLUGINS))
+    expect = {"OLIVE_EXPECT_PLUGINS": ",".join(PLUGINS), "OLIVE_EXPECT_EXTRAS": "data"}
+    session.run("pytest", "tests", *session.posargs, env={**TEST_ENV, **expect})
     # tests that cross plugins (they skip in a single plugin's session)
     cross = [
         ROOT / "plugins" / "olive-torch-quant" / "tests" / "test_example_onnx.py",
