@@ -35,7 +35,7 @@ def resolve_model_file(path: str | Path) -> Path:
     if path.is_file():
         return path
     if path.is_dir():
-        candidates = sorted(path.glob("*.onnx"))
+        candidates = sorted(p for p in path.glob("*.onnx") if p.is_file())
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
@@ -52,10 +52,17 @@ def resolve_model_file(path: str | Path) -> Path:
 
 
 def read_model_proto(model_file: Path) -> onnx.ModelProto:
-    """The model without its external data: cheap, and enough to inspect the graph."""
+    """The model without its external data: cheap, and enough to inspect the graph.
+
+    The file's size and top-level fields are checked first (:mod:`olive_onnx.sniff`), so a file
+    that is not a model is refused by name without being read whole.
+    """
     import onnx
     from google.protobuf.message import DecodeError
 
+    from olive_onnx.sniff import check_model_bytes
+
+    check_model_bytes(model_file)
     try:
         model = onnx.load(str(model_file), load_external_data=False)
     except (DecodeError, RuntimeError, ValueError, OSError) as exc:
