@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-import tempfile
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING
 
@@ -196,23 +193,3 @@ def save_model(model: onnx.ModelProto, output_dir: Path, external_data: bool | N
     else:
         onnx.save_model(model, str(target))
     return target
-
-
-_CWD_LOCK = threading.RLock()
-
-
-@contextmanager
-def working_directory() -> Iterator[Path]:
-    """Run inside a fresh temporary folder, removed afterwards.
-
-    ORT's symbolic shape inference and quantization tools write temp files (tens of MB) into the
-    current directory when they fail. The working directory is process-wide, so callers are
-    serialized by a lock; pass absolute paths only inside this block.
-    """
-    with _CWD_LOCK, tempfile.TemporaryDirectory(prefix="olive-onnx-") as folder:
-        previous = Path.cwd()
-        os.chdir(folder)
-        try:
-            yield Path(folder)
-        finally:
-            os.chdir(previous)

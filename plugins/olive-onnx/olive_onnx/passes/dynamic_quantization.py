@@ -42,8 +42,9 @@ class OnnxDynamicQuantization(Pass):
         import onnx
         from onnxruntime.quantization import quantize_dynamic
 
-        from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto, working_directory
+        from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto
         from olive_onnx.passes.common import read_graph
+        from olive_onnx.scratch import scratch_space, stage_input
 
         model_file, _ = read_graph(model)
         target = output_dir.resolve() / MODEL_FILE_NAME
@@ -51,9 +52,10 @@ class OnnxDynamicQuantization(Pass):
         # without a default type the quantizer fails on a fused graph.
         arguments = common_arguments(config, {"DefaultTensorType": onnx.TensorProto.FLOAT})
         try:
-            with working_directory(), ort_advice_as_debug():
+            # ORT writes '<input>-inferred.onnx' beside its input: give it a staged one
+            with scratch_space(output_dir) as scratch, ort_advice_as_debug():
                 quantize_dynamic(
-                    str(model_file),
+                    str(stage_input(model_file, scratch)),
                     str(target),
                     use_external_data_format=needs_external_data(model_file),
                     **arguments,

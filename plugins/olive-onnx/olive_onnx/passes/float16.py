@@ -52,19 +52,21 @@ class OnnxFloat16(Pass):
 
         from olive_onnx.files import load_model, needs_external_data, save_model
         from olive_onnx.inspect import float_precision
+        from olive_onnx.scratch import scratch_space
 
         model_file, _ = read_graph(model)
         external = needs_external_data(model_file)
         try:
-            converted = convert_float_to_float16(
-                load_model(model_file),
-                keep_io_types=config.keep_io_types,
-                op_block_list=config.op_block_list,
-                node_block_list=config.node_block_list or None,
-                force_fp16_initializers=config.force_fp16_initializers,
-                # onnx shape inference cannot take models over 2 GB in memory
-                disable_shape_infer=external,
-            )
+            with scratch_space(output_dir):  # whatever ORT's converter writes stays in the step's folder
+                converted = convert_float_to_float16(
+                    load_model(model_file),
+                    keep_io_types=config.keep_io_types,
+                    op_block_list=config.op_block_list,
+                    node_block_list=config.node_block_list or None,
+                    force_fp16_initializers=config.force_fp16_initializers,
+                    # onnx shape inference cannot take models over 2 GB in memory
+                    disable_shape_infer=external,
+                )
         except Exception as exc:
             raise pass_failure(
                 type(self).__name__, exc, hint="keep the failing op types in FP32 with op_block_list"

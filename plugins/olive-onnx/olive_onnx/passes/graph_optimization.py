@@ -46,6 +46,7 @@ class OnnxGraphOptimization(Pass):
         from olive_onnx.inspect import op_counts
         from olive_onnx.accelerators import resolve_execution_provider
         from olive_onnx.runtime import open_session
+        from olive_onnx.scratch import scratch_space
         from olive_onnx.settings import SessionSettings, optimization_level
 
         model_file, graph = read_graph(model)
@@ -60,9 +61,10 @@ class OnnxGraphOptimization(Pass):
             options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
         provider = resolve_execution_provider(context.accelerator)
         # Creating the session writes the optimized model; open_session names any failure.
-        open_session(
-            model_file, provider, SessionSettings(), options=options, disabled_optimizers=config.disabled_optimizers
-        )
+        with scratch_space(output_dir):
+            open_session(
+                model_file, provider, SessionSettings(), options=options, disabled_optimizers=config.disabled_optimizers
+            )
         before, after = sum(op_counts(graph).values()), sum(op_counts(read_model_proto(target)).values())
         context.report["nodes"] = {"before": before, "after": after}
         context.report["execution_provider"] = provider

@@ -54,6 +54,7 @@ class OnnxInt4WeightOnly(Pass):
 
         from olive_onnx.files import load_model, needs_external_data, save_model
         from olive_onnx.inspect import op_counts
+        from olive_onnx.scratch import scratch_space
 
         model_file, _ = read_graph(model)
         external = needs_external_data(model_file)
@@ -61,8 +62,9 @@ class OnnxInt4WeightOnly(Pass):
             block_size=config.block_size, is_symmetric=config.symmetric, accuracy_level=config.accuracy_level
         )
         try:
-            # the quantizer logs one INFO line per node
-            with quiet_logger("onnxruntime.quantization.matmul_nbits_quantizer", "onnxruntime.quantization"):
+            # the quantizer logs one INFO line per node; whatever it writes stays in the step's folder
+            quiet = quiet_logger("onnxruntime.quantization.matmul_nbits_quantizer", "onnxruntime.quantization")
+            with scratch_space(output_dir), quiet:
                 quantizer = MatMulNBitsQuantizer(
                     load_model(model_file), nodes_to_exclude=config.nodes_to_exclude, algo_config=algorithm
                 )

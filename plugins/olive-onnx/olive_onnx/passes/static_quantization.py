@@ -72,8 +72,9 @@ class OnnxStaticQuantization(Pass):
         from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
 
         from olive_onnx.calibration import DataConfigReader
-        from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto, working_directory
+        from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto
         from olive_onnx.inspect import graph_inputs
+        from olive_onnx.scratch import scratch_space, stage_input
 
         model_file, graph = read_graph(model)
         batches = _calibration_batches(config, context, open_data=True)
@@ -83,8 +84,9 @@ class OnnxStaticQuantization(Pass):
         external = needs_external_data(model_file)
         arguments = common_arguments(config, {"DefaultTensorType": onnx.TensorProto.FLOAT})
         try:
-            with working_directory() as scratch, ort_advice_as_debug():
-                source = _with_shapes(model_file, graph, scratch, external)
+            # ORT's quantizer and calibrator write '<input>-inferred.onnx' beside their input
+            with scratch_space(output_dir) as scratch, ort_advice_as_debug():
+                source = _with_shapes(stage_input(model_file, scratch), graph, scratch, external)
                 quantize_static(
                     str(source),
                     str(target),

@@ -86,8 +86,9 @@ class OnnxTransformersOptimization(Pass):
         from onnxruntime.transformers import optimizer
         from onnxruntime.transformers.fusion_options import FusionOptions
 
-        from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto, working_directory
+        from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto
         from olive_onnx.inspect import detect_attention_shape, fused_op_counts
+        from olive_onnx.scratch import scratch_space, stage_input
 
         model_file, graph = read_graph(model)
         num_heads, hidden_size = config.num_heads, config.hidden_size
@@ -112,9 +113,9 @@ class OnnxTransformersOptimization(Pass):
         external = needs_external_data(model_file)
         target = output_dir.resolve() / MODEL_FILE_NAME
         try:
-            with working_directory(), quiet_logger("onnxruntime.transformers"):
+            with scratch_space(output_dir) as scratch, quiet_logger("onnxruntime.transformers"):
                 optimized = optimizer.optimize_model(
-                    str(model_file),
+                    str(stage_input(model_file, scratch)),
                     model_type=config.model_type,
                     num_heads=num_heads,
                     hidden_size=hidden_size,
