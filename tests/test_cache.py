@@ -1,4 +1,4 @@
-"""The local cache: real diskcache/SQLite on disk; damaged entries are recomputed, never trusted."""
+"""The local cache: real SQLite and folders on disk; damaged or foreign entries are recomputed, never trusted."""
 
 from __future__ import annotations
 
@@ -40,13 +40,14 @@ def test_staging_folder_is_removed_after_use(cache):
     assert list(cache.staging_root.iterdir()) == []
 
 
-def test_paths_outside_the_staging_folder_stay_as_they_are(cache, tmp_path):
+def test_a_model_path_outside_the_staging_folder_is_refused(cache, tmp_path):
+    from olive_core.errors import CacheError
+
     outside = tmp_path / "user-model.bin"
     outside.write_bytes(b"x")
-    with cache.staging() as folder:
-        stored = cache.put_model("ef" * 32, ModelHandler(type="toy", path=str(outside)), folder, {})
-    assert stored.path == str(outside)
-    assert ARTIFACT_MARK not in cache.get_model("ef" * 32).path
+    with cache.staging() as folder, pytest.raises(CacheError, match="outside the folder its pass wrote"):
+        cache.put_model("ef" * 32, ModelHandler(type="toy", path=str(outside)), folder, {})
+    assert cache.get_model("ef" * 32) is None
 
 
 def test_a_missing_artifact_is_a_miss_and_the_record_is_dropped(cache):
@@ -91,16 +92,17 @@ def test_damaged_metadata_database_is_set_aside(tmp_path, caplog):
     first = LocalCache(LocalCacheConfig(dir=str(root)))
     _store(first, "bc" * 32)
     first.close()
-    database = root / "meta" / "cache.db"
-    database.write_bytes(b"this is not an sqlite database" * 100)
+    for part in root.glob("records.sqlite*"):
+        part.unlink()
+    (root / "records.sqlite").write_bytes(b"this is not an sqlite database" * 100)
     second = LocalCache(LocalCacheConfig(dir=str(root)))
     assert second.get_model("bc" * 32) is None  # nothing damaged is trusted
     assert "damaged" in caplog.text
-    assert any(p.name.startswith("meta.damaged-") for p in root.iterdir())
+    assert any(p.name.startswith("records.damaged-") for p in root.iterdir())
     _store(second, "bc" * 32)
     assert second.get_model("bc" * 32) is not None
     second.gc()
-    assert not any(p.name.startswith("meta.damaged-") for p in root.iterdir())
+    assert not any(p.name.startswith("records.damaged-") for p in root.iterdir())
     second.close()
 
 
@@ -174,3 +176,109 @@ def test_step_lock_serializes_the_same_model_id(cache):
     hold("b")
     first.join()
     assert order == ["a-in", "a-out", "b-in", "b-out"]
+
+
+# -- a cache written by someone else ----------------------------------------------------------
+
+
+def _plant(cache: LocalCache, key: str, value: object) -> None:
+    """Write a row straight into the SQLite file, as another program could."""
+    import sqlite3
+
+    with sqlite3.connect(cache.root / "records.sqlite") as db:
+        db.execute("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)", (key, value))
+
+
+class _RunsCode:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # unpickling this writes the marker file
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def test_a_pickle_planted_in_the_metadata_never_runs(cache, tmp_path, caplog):
+    import pickle
+
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_RunsCode(marker))
+    _plant(cache, "model:" + "aa" * 32, payload)
+    _plant(cache, "evaluation:k", payload)
+    _plant(cache, "step:" + "aa" * 32, payload.decode("latin-1"))
+    assert cache.get_model("aa" * 32) is None
+    assert cache.get_record("evaluation", "k") is None
+    assert cache.get_record("step", "aa" * 32) is None
+    assert list(cache.entries()) == []
+    cache.gc()
+    assert not marker.exists()
+    assert "damaged" in caplog.text
+
+
+def test_olive_cache_list_on_a_planted_pickle_runs_nothing(cache, tmp_path):
+    import pickle
+
+    from click.testing import CliRunner
+
+    from olive_core.cli.main import cli
+
+    marker = tmp_path / "pwned"
+    _store(cache, "ab" * 32)
+    _plant(cache, "model:" + "cd" * 32, pickle.dumps(_RunsCode(marker)))
+    result = CliRunner().invoke(cli, ["cache", "list", "--cache-dir", str(cache.root)])
+    assert result.exit_code == 0, result.output
+    assert "1 model(s)" in result.output and not marker.exists()
+
+
+def test_a_record_whose_paths_leave_its_folder_is_damaged(cache, tmp_path):
+    import json
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    for path in (str(secret), "$artifact/../../../secret.txt"):
+        handle = {"type": "toy", "path": path, "files": [], "attributes": {}}
+        _plant(cache, "model:" + "ee" * 32, json.dumps({"handle": handle, "manifest": {}, "info": {}, "created": 0}))
+        assert cache.get_model("ee" * 32) is None
+    stored = _store(cache, "ef" * 32)
+    record = cache._records.get("model:" + "ef" * 32)
+    record["handle"]["files"] = [str(secret)]
+    _plant(cache, "model:" + "ef" * 32, json.dumps(record))
+    assert cache.get_model("ef" * 32) is None and not Path(stored.path).exists()
+
+
+def test_a_manifest_naming_files_outside_or_links_is_damaged(cache, tmp_path):
+    import json
+
+    stored = _store(cache, "fa" * 32)
+    record = cache._records.get("model:" + "fa" * 32)
+    record["manifest"]["../../x"] = 1
+    _plant(cache, "model:" + "fa" * 32, json.dumps(record))
+    assert cache.get_model("fa" * 32) is None
+
+    stored = _store(cache, "fb" * 32)
+    target = tmp_path / "elsewhere.bin"
+    target.write_bytes(b"weights")  # same size as the real file
+    Path(stored.path).unlink()
+    Path(stored.path).symlink_to(target)
+    assert cache.get_model("fb" * 32) is None
+
+
+def test_a_store_of_another_format_is_set_aside(tmp_path, caplog):
+    import sqlite3
+
+    root = tmp_path / "cache"
+    root.mkdir()
+    with sqlite3.connect(root / "records.sqlite") as db:
+        db.execute("CREATE TABLE Settings (key TEXT, value)")  # e.g. a diskcache file
+    store = LocalCache(LocalCacheConfig(dir=str(root)))
+    assert "damaged" in caplog.text
+    _store(store, "ab" * 32)
+    assert store.get_model("ab" * 32) is not None
+    store.close()
+
+
+def test_gc_counts_the_bytes_of_damaged_entries_it_removes(cache):
+    stored = _store(cache, "dd" * 32, content=b"0123456789")
+    Path(stored.path).write_bytes(b"01234")  # truncated: 5 bytes, plus extra.txt's 9
+    report = cache.gc()
+    assert report.removed_entries == 1 and report.freed_bytes == 5 + len("tokenizer")
+    assert not (cache.artifacts / "dd" / ("dd" * 32)).exists()

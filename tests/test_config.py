@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from olive_core.config.environment import REDACTED, expand_variables, redact_secrets
+from olive_core.config.environment import expand_variables
 from olive_core.config.loading import read_workflow_file
 from olive_core.engine.api import load_workflow
 from olive_core.errors import ConfigError, ConfigErrors
@@ -181,12 +181,6 @@ def test_missing_environment_variable_names_the_field(monkeypatch):
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     with pytest.raises(ConfigError, match=r"input_model.config.model_path: environment variable 'NOT_SET_ANYWHERE' is not set"):
         expand_variables({"input_model": {"config": {"model_path": "${NOT_SET_ANYWHERE}"}}})
-
-
-def test_secrets_are_redacted_but_placeholders_kept():
-    raw = {"engine": {"cache": {"config": {"connection_string": "AccountKey=abc", "sas_token": "${SAS}", "dir": "x", "connection_string_env": "AZ_CONN"}}}}
-    redacted = redact_secrets(raw)["engine"]["cache"]["config"]
-    assert redacted == {"connection_string": REDACTED, "sas_token": "${SAS}", "dir": "x", "connection_string_env": "AZ_CONN"}
 
 
 def test_search_override_of_unknown_field(write_workflow, toy_manager):

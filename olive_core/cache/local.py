@@ -1,14 +1,16 @@
-"""LocalCache: metadata in diskcache (SQLite), artifacts in a content-addressed folder.
+"""LocalCache: metadata as JSON records in SQLite, artifacts in a content-addressed folder.
 
 Layout under the cache root::
 
-    meta/                 diskcache: model records and JSON records, transactional
+    records.sqlite        model records and JSON records (olive_core.cache.records), transactional
     artifacts/ab/<id>/    one folder per cached model, moved into place whole
     staging/<random>/     where passes write; a killed run leaves leftovers here that gc removes
 
 A model record is written only after its artifact folder has been renamed into place, and holds
 the size of every file; a record whose files are missing or have another size is treated as a
-miss and dropped, so a damaged entry is recomputed, never trusted.
+miss and dropped, so a damaged entry is recomputed, never trusted. A cache may be written by
+someone else: reading it never unpickles or imports anything, and a record whose paths leave its
+own artifact folder is damaged.
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import posixpath
 import shutil
-import sqlite3
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from olive_core.cache.backend import CacheBackend, CacheBackendConfig, CacheEntry, GcReport
+from olive_core.cache.records import DamagedStoreError, JsonRecords
 from olive_core.errors import CacheError
 from olive_core.models.handler import ModelHandler
 
@@ -34,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 ARTIFACT_MARK = "$artifact"
 _MODEL_PREFIX = "model:"
+RECORDS_FILE = "records.sqlite"
 
 
 def default_cache_dir() -> Path:
@@ -70,26 +75,24 @@ class LocalCache(CacheBackend):
                 f"cannot create the cache folder '{self.root}': {exc}",
                 hint="pass --cache-dir or set OLIVE_CACHE_DIR to a writable folder",
             ) from exc
-        self._meta = self._open_meta()
+        self._records = self._open_records()
 
-    def _open_meta(self) -> Any:
-        import diskcache
-
-        meta_dir = self.root / "meta"
+    def _open_records(self) -> JsonRecords:
+        path = self.root / RECORDS_FILE
         try:
-            meta = diskcache.Cache(str(meta_dir))
-            meta.get("__probe__")  # touches the SQLite file: a damaged one fails here
-            return meta
-        except (sqlite3.DatabaseError, OSError) as exc:
-            # A metadata store damaged by a crash: move it aside and start afresh. Artifacts
-            # without records are unreachable and are removed by the next gc.
-            broken = self.root / f"meta.damaged-{int(time.time())}"
-            logger.warning("cache metadata at %s is damaged (%s); moved to %s and starting afresh", meta_dir, exc, broken)
-            with contextlib.suppress(OSError):
-                meta_dir.rename(broken)
+            return JsonRecords(path)
+        except DamagedStoreError as exc:
+            # Damaged by a crash, or not ours: set it aside and start afresh. Artifacts without
+            # records are unreachable and are removed by the next gc.
+            broken = self.root / f"records.damaged-{int(time.time())}"
+            logger.warning("cache metadata at %s is damaged (%s); moved to %s and starting afresh", path, exc, broken)
+            broken.mkdir(exist_ok=True)
+            for part in self.root.glob(RECORDS_FILE + "*"):
+                with contextlib.suppress(OSError):
+                    part.rename(broken / part.name)
             try:
-                return diskcache.Cache(str(meta_dir))
-            except (sqlite3.DatabaseError, OSError) as again:
+                return JsonRecords(path)
+            except DamagedStoreError as again:
                 raise CacheError(f"cannot open the cache at '{self.root}': {again}", hint="run `olive cache clear`") from again
 
     # -- models ----------------------------------------------------------------------------
@@ -98,16 +101,24 @@ class LocalCache(CacheBackend):
         return self.artifacts / model_id[:2] / model_id
 
     def get_model(self, model_id: str) -> ModelHandler | None:
-        record = self._meta.get(_MODEL_PREFIX + model_id)
+        record = self._records.get(_MODEL_PREFIX + model_id)
         if record is None:
             return None
         folder = self._artifact_dir(model_id)
-        if not _manifest_matches(folder, record.get("manifest", {})):
+        handle = _handle_of(record)
+        if handle is None or not _manifest_matches(folder, record.get("manifest")):
             logger.warning("cache entry %s is damaged (files missing or changed); it will be recomputed", model_id[:12])
-            self._meta.delete(_MODEL_PREFIX + model_id)
-            shutil.rmtree(folder, ignore_errors=True)
+            self._drop(model_id)
             return None
-        return resolve_handle(ModelHandler.model_validate(record["handle"]), folder)
+        return resolve_handle(handle, folder)
+
+    def _drop(self, model_id: str) -> int:
+        """Remove an entry's record and folder; returns the bytes freed."""
+        folder = self._artifact_dir(model_id)
+        freed = _folder_size(folder) if folder.exists() else 0
+        self._records.delete(_MODEL_PREFIX + model_id)
+        shutil.rmtree(folder, ignore_errors=True)
+        return freed
 
     @contextlib.contextmanager
     def staging(self) -> Iterator[Path]:
@@ -119,12 +130,18 @@ class LocalCache(CacheBackend):
             shutil.rmtree(folder, ignore_errors=True)
 
     def put_model(self, model_id: str, handle: ModelHandler, staging_dir: Path, info: dict[str, Any]) -> ModelHandler:
+        portable = portable_handle(handle, staging_dir)
+        outside = [path for path in (portable.path, *portable.files) if not _is_artifact_path(path)]
+        if outside:
+            raise CacheError(
+                f"cannot cache model {model_id[:12]}: '{outside[0]}' lies outside the folder its pass wrote",
+                hint="a cache entry must hold all its files; report this to the pass's authors",
+            )
         target = self._artifact_dir(model_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             # A folder without a (valid) record: left by a run killed before its record was written.
             shutil.rmtree(target)
-        portable = portable_handle(handle, staging_dir)
         os.replace(staging_dir, target)
         record = {
             "handle": portable.model_dump(mode="json"),
@@ -132,7 +149,7 @@ class LocalCache(CacheBackend):
             "info": info,
             "created": time.time(),
         }
-        self._meta.set(_MODEL_PREFIX + model_id, record)
+        self._records.set(_MODEL_PREFIX + model_id, record)
         return resolve_handle(portable, target)
 
     @contextlib.contextmanager
@@ -155,33 +172,35 @@ class LocalCache(CacheBackend):
     # -- records ---------------------------------------------------------------------------
 
     def get_record(self, namespace: str, key: str) -> dict[str, Any] | None:
-        return self._meta.get(f"{namespace}:{key}")
+        return self._records.get(f"{namespace}:{key}")
 
     def put_record(self, namespace: str, key: str, value: dict[str, Any]) -> None:
-        self._meta.set(f"{namespace}:{key}", value)
+        self._records.set(f"{namespace}:{key}", value)
 
     # -- maintenance -----------------------------------------------------------------------
 
     def entries(self) -> Iterator[CacheEntry]:
-        for key in list(self._meta.iterkeys()):
-            if not isinstance(key, str) or not key.startswith(_MODEL_PREFIX):
+        for key in self._records.keys(_MODEL_PREFIX):
+            record = self._records.get(key)
+            handle = _handle_of(record) if record is not None else None
+            if handle is None:
                 continue
-            record = self._meta.get(key)
-            if record is None:
-                continue
+            manifest = record.get("manifest")  # type: ignore[union-attr]
+            info = record.get("info")  # type: ignore[union-attr]
+            created = record.get("created")  # type: ignore[union-attr]
             yield CacheEntry(
                 model_id=key[len(_MODEL_PREFIX) :],
-                type=record["handle"]["type"],
-                pass_type=record.get("info", {}).get("pass_type", ""),
-                size_bytes=sum(record.get("manifest", {}).values()),
-                created=record.get("created", 0.0),
+                type=handle.type,
+                pass_type=str(info.get("pass_type", "")) if isinstance(info, dict) else "",
+                size_bytes=sum(manifest.values()) if _is_manifest(manifest) else 0,
+                created=float(created) if isinstance(created, (int, float)) else 0.0,
             )
 
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.root.rglob("*") if f.is_file())
 
     def clear(self) -> None:
-        self._meta.clear()
+        self._records.clear()
         for folder in (self.artifacts, self.staging_root):
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True, exist_ok=True)
@@ -189,11 +208,16 @@ class LocalCache(CacheBackend):
     def gc(self) -> GcReport:
         report = GcReport()
         known = set()
-        for entry in list(self.entries()):
-            if self.get_model(entry.model_id) is None:  # drops damaged entries
+        for key in self._records.keys(_MODEL_PREFIX):
+            model_id = key[len(_MODEL_PREFIX) :]
+            record = self._records.get(key)
+            handle = _handle_of(record) if record is not None else None
+            folder = self._artifact_dir(model_id)
+            if handle is None or not _manifest_matches(folder, record.get("manifest")):  # type: ignore[union-attr]
+                report.freed_bytes += self._drop(model_id)
                 report.removed_entries += 1
             else:
-                known.add(entry.model_id)
+                known.add(model_id)
         for shard in self.artifacts.iterdir() if self.artifacts.exists() else ():
             for folder in shard.iterdir():
                 if folder.name not in known:
@@ -204,25 +228,65 @@ class LocalCache(CacheBackend):
             report.freed_bytes += _folder_size(leftover)
             shutil.rmtree(leftover, ignore_errors=True)
             report.removed_orphans += 1
-        for broken in self.root.glob("meta.damaged-*"):
-            shutil.rmtree(broken, ignore_errors=True)
+        # set-aside metadata, and the diskcache folder of caches written before records.sqlite
+        for stale in [*self.root.glob("records.damaged-*"), *self.root.glob("meta.damaged-*"), self.root / "meta"]:
+            if stale.exists():
+                report.freed_bytes += _folder_size(stale)
+                shutil.rmtree(stale, ignore_errors=True)
         return report
 
     def close(self) -> None:
-        self._meta.close()
+        self._records.close()
+
+
+def _handle_of(record: dict[str, Any]) -> ModelHandler | None:
+    """The record's handle if it is well formed and every path stays in its artifact folder."""
+    try:
+        handle = ModelHandler.model_validate(record.get("handle"))
+    except ValidationError:
+        return None
+    if not all(_is_artifact_path(path) for path in (handle.path, *handle.files)):
+        return None
+    return handle
+
+
+def _is_artifact_path(path: str) -> bool:
+    """``$artifact`` or ``$artifact/<relative path>`` that does not climb out with ``..``."""
+    if path == ARTIFACT_MARK:
+        return True
+    if not path.startswith(ARTIFACT_MARK + "/"):
+        return False
+    return _is_inside_name(path[len(ARTIFACT_MARK) + 1 :])
+
+
+def _is_inside_name(name: str) -> bool:
+    """A relative POSIX name that stays inside its folder."""
+    if not name or "\\" in name or posixpath.isabs(name):
+        return False
+    normalized = posixpath.normpath(name)
+    return normalized != ".." and not normalized.startswith("../")
+
+
+def _is_manifest(manifest: Any) -> bool:
+    return isinstance(manifest, dict) and all(
+        isinstance(name, str) and _is_inside_name(name) and isinstance(size, int) and size >= 0
+        for name, size in manifest.items()
+    )
 
 
 def _manifest(folder: Path) -> dict[str, int]:
     return {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _manifest_matches(folder: Path, manifest: dict[str, int]) -> bool:
-    if not folder.is_dir():
+def _manifest_matches(folder: Path, manifest: Any) -> bool:
+    if not _is_manifest(manifest) or not folder.is_dir():
         return False
     try:
-        return all((folder / name).stat().st_size == size for name, size in manifest.items())
+        # lstat: a link planted in an entry must not make the cache read a file elsewhere
+        found = {name: os.lstat(folder / name) for name in manifest}
     except OSError:
         return False
+    return all(stat.S_ISREG(found[name].st_mode) and found[name].st_size == size for name, size in manifest.items())
 
 
 def _folder_size(folder: Path) -> int:

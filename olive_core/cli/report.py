@@ -51,7 +51,8 @@ class Progress:
 
 
 def print_plan(console: Console, engine: Any, input_model: Any, plans: list[list[Any]], size: int | None) -> None:
-    console.print(f"workflow is valid; input model: {input_model.type} {input_model.path} (id {input_model.id[:12]})")
+    path = engine.redact.text(input_model.path)
+    console.print(f"workflow is valid; input model: {input_model.type} {path} (id {input_model.id[:12]})")
     console.print(f"accelerators: {', '.join(a.key() for a in engine.workflow.accelerators)}")
     if size is None:
         console.print("search space: continuous (the strategy decides how many trials)")

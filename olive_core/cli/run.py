@@ -36,7 +36,7 @@ def run(workflow: str, output_dir: str | None, cache_dir: str | None, dry_run: b
             result = engine.run()
     finally:
         engine.cache.close()
-    print_result(console, result)
+    print_result(console, result.redacted(engine.redact))
     if quiet:
         click.echo(str(result.output_dir))
     if not result.ok:

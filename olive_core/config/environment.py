@@ -1,8 +1,8 @@
-"""``${VAR}`` expansion in workflow values, and redaction of secrets before anything is recorded.
+"""``${VAR}`` expansion in workflow values.
 
-The workflow is recorded in ``run.json`` as written, before expansion, so a secret passed as
-``${AZURE_STORAGE_CONNECTION_STRING}`` never reaches the output; values under secret-looking
-keys written in clear are redacted too.
+Each value substituted from the environment is told to the run's :class:`Redactor`, so that it
+never reaches what olive records (see :mod:`olive_core.redaction`); the workflow itself is
+recorded as written, with its ``${VAR}`` references.
 """
 
 from __future__ import annotations
@@ -12,24 +12,29 @@ import re
 from typing import Any
 
 from olive_core.errors import ConfigError
+from olive_core.redaction import Redactor
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SECRET_KEY = re.compile(r"(password|secret|token|credential|connection_string|sas|account_key|api_key)", re.I)
-REDACTED = "***"
 
 
-def expand_variables(value: Any, path: str = "", source: str | None = None) -> Any:
-    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of ``value``."""
+def expand_variables(value: Any, path: str = "", source: str | None = None, redactor: Redactor | None = None) -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of ``value``; ``redactor``
+    learns each value taken from the environment."""
     if isinstance(value, dict):
-        return {key: expand_variables(item, f"{path}.{key}" if path else str(key), source) for key, item in value.items()}
+        return {
+            key: expand_variables(item, f"{path}.{key}" if path else str(key), source, redactor)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [expand_variables(item, f"{path}.{index}", source) for index, item in enumerate(value)]
+        return [expand_variables(item, f"{path}.{index}", source, redactor) for index, item in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in os.environ:
+            if redactor is not None:
+                redactor.remember(name, os.environ[name])
             return os.environ[name]
         if default is not None:
             return default
@@ -41,19 +46,3 @@ def expand_variables(value: Any, path: str = "", source: str | None = None) -> A
         )
 
     return _VARIABLE.sub(substitute, value)
-
-
-def redact_secrets(value: Any) -> Any:
-    """A copy of ``value`` with clear-text values under secret-looking keys replaced."""
-    if isinstance(value, dict):
-        result = {}
-        for key, item in value.items():
-            # "<...>_env" names the variable holding a secret, not the secret: keep it readable
-            secret = isinstance(key, str) and _SECRET_KEY.search(key) and not key.endswith("_env") and isinstance(item, str)
-            result[key] = item if not secret or _VARIABLE.fullmatch(item) else REDACTED
-            if not secret:
-                result[key] = redact_secrets(item)
-        return result
-    if isinstance(value, list):
-        return [redact_secrets(item) for item in value]
-    return value

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.config.workflow import GoalConfig, WorkflowConfig
+from olive_core.redaction import Redactor
 
 
 @dataclass
@@ -71,3 +72,5 @@ class ResolvedWorkflow:
     metrics: list[ResolvedMetric]
     search: ResolvedComponent | None
     cache: ResolvedComponent
+    #: scrubs this run's variable values and secret fields from everything recorded
+    redactor: Redactor = field(default_factory=Redactor)

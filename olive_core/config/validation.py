@@ -23,6 +23,7 @@ from olive_core.config.resolved import (
 from olive_core.config.workflow import ComponentConfig, WorkflowConfig
 from olive_core.errors import ConfigError, ConfigErrors, OliveError, did_you_mean
 from olive_core.passes.searchable import search_space
+from olive_core.redaction import Redactor
 from olive_core.registry import Registry
 
 
@@ -61,7 +62,13 @@ class _Collector:
         return ResolvedComponent(spec.type, cls, config) if config is not None else None
 
 
-def resolve_workflow(config: WorkflowConfig, registry: Registry, source: str | None = None, base_dir: Path | None = None) -> ResolvedWorkflow:
+def resolve_workflow(
+    config: WorkflowConfig,
+    registry: Registry,
+    source: str | None = None,
+    base_dir: Path | None = None,
+    redactor: Redactor | None = None,
+) -> ResolvedWorkflow:
     """Resolve and validate every component of ``config``; raise all errors found at once."""
     check = _Collector(registry, source)
     input_model = check.component("model_type", config.input_model, "input_model")
@@ -92,6 +99,7 @@ def resolve_workflow(config: WorkflowConfig, registry: Registry, source: str | N
         metrics=metrics,  # type: ignore[arg-type]
         search=search,
         cache=cache,  # type: ignore[arg-type]
+        redactor=redactor or Redactor(),
     )
 
 

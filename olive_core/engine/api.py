@@ -17,6 +17,7 @@ from olive_core.engine.engine import Engine, EventSink
 from olive_core.engine.result import WorkflowResult
 from olive_core.errors import CacheError, OliveError
 from olive_core.plugins import OlivePluginManager, create_plugin_manager
+from olive_core.redaction import Redactor
 
 
 @dataclass
@@ -27,21 +28,26 @@ class LoadedWorkflow:
 
 def load_workflow(config: str | Path | dict[str, Any] | WorkflowConfig, manager: OlivePluginManager) -> LoadedWorkflow:
     """Read (if a path), expand ``${VAR}``, and validate in two phases."""
-    source: str | None = None
-    base_dir = Path.cwd()
     if isinstance(config, WorkflowConfig):
         raw = config.model_dump(mode="json")
-        parsed = config
-    else:
-        if isinstance(config, (str, Path)):
-            path = Path(config)
-            raw = read_workflow_file(path)
-            source, base_dir = str(path), path.resolve().parent
-        else:
-            raw = dict(config)
-        parsed = parse_workflow(expand_variables(raw, source=source), source)
-    resolved = resolve_workflow(parsed, manager.registry, source=source, base_dir=base_dir)
-    return LoadedWorkflow(resolved, raw)
+        return LoadedWorkflow(resolve_workflow(config, manager.registry, base_dir=Path.cwd()), raw)
+    if isinstance(config, (str, Path)):
+        path = Path(config)
+        raw = read_workflow_file(path)
+        return LoadedWorkflow(resolve_raw_workflow(raw, manager, str(path), path.resolve().parent), raw)
+    raw = dict(config)
+    return LoadedWorkflow(resolve_raw_workflow(raw, manager, None, Path.cwd()), raw)
+
+
+def resolve_raw_workflow(raw: dict[str, Any], manager: OlivePluginManager, source: str | None, base_dir: Path) -> ResolvedWorkflow:
+    """Expand ``${VAR}`` and validate; an error never quotes a value taken from the environment."""
+    redactor = Redactor()
+    try:
+        parsed = parse_workflow(expand_variables(raw, source=source, redactor=redactor), source)
+        return resolve_workflow(parsed, manager.registry, source=source, base_dir=base_dir, redactor=redactor)
+    except OliveError as exc:
+        redactor.error(exc)
+        raise
 
 
 def open_cache(workflow: ResolvedWorkflow, cache_dir: str | Path | None = None) -> CacheBackend:
@@ -73,7 +79,11 @@ def create_engine(
 ) -> Engine:
     manager = manager or create_plugin_manager()
     loaded = load_workflow(config, manager)
-    cache = open_cache(loaded.resolved, cache_dir)
+    try:
+        cache = open_cache(loaded.resolved, cache_dir)
+    except OliveError as exc:
+        loaded.resolved.redactor.error(exc)
+        raise
     return Engine(
         loaded.resolved,
         manager,

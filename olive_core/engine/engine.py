@@ -12,7 +12,8 @@ import multiprocessing
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,6 @@ from typing import Any
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.cache.backend import CacheBackend
-from olive_core.config.environment import redact_secrets
 from olive_core.config.resolved import ResolvedWorkflow
 from olive_core.engine.output import write_json_atomic, write_model
 from olive_core.engine.result import StepRecord, WorkflowResult
@@ -72,8 +72,9 @@ class Engine:
         self.manager = manager
         self.output_dir = output_dir
         self.cache = cache
+        self.redact = workflow.redactor
         self.raw_workflow_unredacted = raw_workflow or workflow.config.model_dump(mode="json")
-        self.raw_workflow = redact_secrets(self.raw_workflow_unredacted)
+        self.raw_workflow = self.redact(self.raw_workflow_unredacted)
         self.executor = executor
         self.cache_dir = cache_dir
         self.on_event = on_event or (lambda *args: None)
@@ -93,12 +94,28 @@ class Engine:
 
     # -- dry run -----------------------------------------------------------------------------
 
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """Logs and errors of the run never quote a value from a variable."""
+        with self.redact.guarding_logs():
+            try:
+                yield
+            except OliveError as exc:
+                self.redact.error(exc)
+                raise
+
     def plan(self) -> tuple[ModelHandler, list[list[PlannedStep]], int | None]:
         """The candidates a run would try (for discrete spaces), with what the cache holds."""
+        with self._guarded():
+            return self._plan()
+
+    def _plan(self) -> tuple[ModelHandler, list[list[PlannedStep]], int | None]:
         input_model = self.input_model()
         space = build_search_space(self.workflow.steps, searching=self.workflow.search is not None)
         evaluator = self._evaluator(self.workflow.accelerators[0], input_model)
-        runner = StepRunner(self.cache, self.manager.hook, self.run_id, data_key=evaluator.data_key if evaluator else None)
+        runner = StepRunner(
+            self.cache, self.manager.hook, self.run_id, data_key=evaluator.data_key if evaluator else None, redact=self.redact
+        )
         plans: list[list[PlannedStep]] = []
         size = space.size()
         if size is not None and size <= 1000:
@@ -118,6 +135,10 @@ class Engine:
     # -- the run -----------------------------------------------------------------------------
 
     def run(self) -> WorkflowResult:
+        with self._guarded():
+            return self._run()
+
+    def _run(self) -> WorkflowResult:
         input_model = self.input_model()
         result = WorkflowResult(run_id=self.run_id, output_dir=self.output_dir, input_model=input_model)
         self.manager.hook.on_workflow_start(run_id=self.run_id, workflow=self.raw_workflow)
@@ -126,7 +147,7 @@ class Engine:
                 self._run_accelerator(accelerator, input_model, result)
         finally:
             self._finish(result)
-            self.manager.hook.on_workflow_end(run_id=self.run_id, result=result)
+            self.manager.hook.on_workflow_end(run_id=self.run_id, result=result.redacted(self.redact))
         return result
 
     def _run_accelerator(self, accelerator: AcceleratorSpec, input_model: ModelHandler, result: WorkflowResult) -> None:
@@ -135,7 +156,7 @@ class Engine:
             self.on_event("evaluating", "input model")
             evaluation = evaluator.evaluate(input_model)
             result.input_evaluation = result.input_evaluation or evaluation
-            self.manager.hook.on_evaluation_end(run_id=self.run_id, model=input_model, metrics=evaluation.values)
+            self.manager.hook.on_evaluation_end(run_id=self.run_id, model=self.redact.handle(input_model), metrics=evaluation.values)
         search = self.workflow.config.search
         space = build_search_space(self.workflow.steps, searching=self.workflow.search is not None)
         if space.size() is None and search.max_trials is None and search.max_time_s is None:
@@ -150,7 +171,15 @@ class Engine:
             strategy = ExhaustiveSearch(space, None)
         keys = objective_keys(search.objectives, [f"{m.name}-{s}" for m in self.workflow.metrics for s in m.sub_metrics])
         runner = TrialRunner(
-            self.workflow, self.cache, self.manager.hook, self.run_id, accelerator, input_model, evaluator, self.on_event
+            self.workflow,
+            self.cache,
+            self.manager.hook,
+            self.run_id,
+            accelerator,
+            input_model,
+            evaluator,
+            self.on_event,
+            registry=self.manager.registry,
         )
         executor, owned = self._executor(search.parallel_trials)
         deadline = time.monotonic() + search.max_time_s if search.max_time_s else None
@@ -229,7 +258,7 @@ class Engine:
         result.candidates.append(candidate)
         result.candidates.sort(key=lambda c: c.index)
         strategy.tell(point, score(candidate, keys), violation(candidate))
-        self.on_event("candidate_done", candidate)
+        self.on_event("candidate_done", candidate.redacted(self.redact))
         self._update_outputs(result, keys)
         search = self.workflow.config.search
         if search.stop_when_goals_met and candidate.evaluation is not None and candidate.evaluation.all_goals_met:
@@ -274,7 +303,8 @@ class Engine:
                     "metrics": candidate.evaluation.values if candidate.evaluation else None,
                 }
             }
-            write_model(self.model_type_of(candidate.model), candidate.model, self.output_dir / folder, metadata)  # type: ignore[arg-type]
+            model = self.redact.handle(candidate.model)  # type: ignore[arg-type]
+            write_model(self.model_type_of(model), model, self.output_dir / folder, self.redact(metadata))
         result.written = folders
 
     @staticmethod
@@ -284,7 +314,7 @@ class Engine:
         return {"candidate": index, "model_id": model.id if model else None, "output": output}
 
     def _write_run_json(self, result: WorkflowResult) -> None:
-        write_json_atomic(self.output_dir / "run.json", self.run_json(result))
+        write_json_atomic(self.output_dir / "run.json", self.redact(self.run_json(result)))
 
     def _finish(self, result: WorkflowResult) -> None:
         self._write_run_json(result)

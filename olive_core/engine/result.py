@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +10,7 @@ from olive_core.models.handler import ModelHandler
 
 if TYPE_CHECKING:
     from olive_core.evaluation.evaluator import Evaluation
+    from olive_core.redaction import Redactor
 
 
 @dataclass
@@ -34,6 +35,15 @@ class StepRecord:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def redacted(self, redact: Redactor) -> StepRecord:
+        return replace(
+            self,
+            config=redact(self.config),
+            report=redact(self.report),
+            warnings=redact(self.warnings),
+            error=redact.text(self.error) if self.error else self.error,
+        )
+
 
 @dataclass
 class CandidateResult:
@@ -50,6 +60,19 @@ class CandidateResult:
     @property
     def ok(self) -> bool:
         return self.model is not None and self.error is None
+
+    def redacted(self, redact: Redactor) -> CandidateResult:
+        """A copy fit to show or hand to observers: no variable's value, no secret field."""
+        evaluation = self.evaluation
+        if evaluation is not None:
+            evaluation = replace(evaluation, settings=redact(evaluation.settings))
+        return replace(
+            self,
+            point=redact(self.point),
+            model=redact.handle(self.model) if self.model is not None else None,
+            error=redact.text(self.error) if self.error else self.error,
+            evaluation=evaluation,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +112,15 @@ class WorkflowResult:
     def candidate(self, index: int) -> CandidateResult:
         """The candidate with this index (trials may finish out of order)."""
         return next(c for c in self.candidates if c.index == index)
+
+    def redacted(self, redact: Redactor) -> WorkflowResult:
+        """A copy fit to show or hand to observers: no variable's value, no secret field."""
+        return replace(
+            self,
+            input_model=redact.handle(self.input_model),
+            steps={model_id: record.redacted(redact) for model_id, record in self.steps.items()},
+            candidates=[candidate.redacted(redact) for candidate in self.candidates],
+        )
 
     @property
     def best_candidates(self) -> list[CandidateResult]:

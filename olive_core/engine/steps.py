@@ -6,6 +6,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,11 +14,14 @@ from pydantic import BaseModel
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.cache.backend import CacheBackend
 from olive_core.config.resolved import ResolvedStep
+from olive_core.engine.gather import gather_model
 from olive_core.engine.result import StepRecord
 from olive_core.errors import IncompatibleModelError, OliveError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.hashing import derived_model_id
 from olive_core.passes.base import PassContext
+from olive_core.redaction import Redactor
+from olive_core.registry import Registry
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +45,11 @@ class StepRunner:
         on_event: Any = None,
         runtime_settings: dict[str, Any] | None = None,
         data_key: Any = None,
+        redact: Redactor | None = None,
+        registry: Registry | None = None,
     ) -> None:
         self.cache = cache
+        self.registry = registry
         self.hooks = hooks
         self.run_id = run_id
         self.retries = retries
@@ -51,6 +58,8 @@ class StepRunner:
         self.runtime_settings = runtime_settings or {}
         #: ``data_key(name)``: the content key of a data config, for passes that read data
         self.data_key = data_key
+        #: what hooks and the cache get is scrubbed of variables' values and secret fields
+        self.redact = redact or Redactor()
 
     def model_id(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec) -> str:
         names = step.cls.data_names(config)
@@ -90,7 +99,7 @@ class StepRunner:
         info = self.cache.get_record("step", model_id) or {}
         record.report, record.warnings = info.get("report", {}), info.get("warnings", [])
         self.on_event("step_cached", step.name)
-        self.hooks.on_pass_end(run_id=self.run_id, step=step.name, pass_type=step.type, model=cached, error=None, cached=True)
+        self._pass_end(step, cached, None, cached=True)
         return StepOutcome(cached, record)
 
     def _compute(
@@ -110,13 +119,30 @@ class StepRunner:
             model, error, retryable = self._attempt(parent, step, attempt_config, accelerator, attempt_id, record)
             if model is not None:
                 record.status, record.error = "ran", None
-                self.hooks.on_pass_end(run_id=self.run_id, step=step.name, pass_type=step.type, model=model, error=None, cached=False)
+                self._pass_end(step, model, None, cached=False)
                 return StepOutcome(model, record)
             if not retryable:
                 break
         record.status, record.error = "failed", error
-        self.hooks.on_pass_end(run_id=self.run_id, step=step.name, pass_type=step.type, model=None, error=error, cached=False)
+        self._pass_end(step, None, error, cached=False)
         return StepOutcome(None, record)
+
+    def _self_contained(self, produced: ModelHandler, output_dir: Any) -> ModelHandler:
+        """The output with the files it still shares with its input copied into its own folder."""
+        if self.registry is None:
+            return produced
+        model_type = self.registry.load("model_type", produced.type)()
+        return gather_model(model_type, produced, output_dir, link_from=Path(self.cache.location) if self.cache.location else None)
+
+    def _pass_end(self, step: ResolvedStep, model: ModelHandler | None, error: str | None, cached: bool) -> None:
+        self.hooks.on_pass_end(
+            run_id=self.run_id,
+            step=step.name,
+            pass_type=step.type,
+            model=self.redact.handle(model) if model is not None else None,
+            error=self.redact.text(error) if error else error,
+            cached=cached,
+        )
 
     def _attempt(
         self,
@@ -137,7 +163,11 @@ class StepRunner:
         except IncompatibleModelError as exc:
             return None, str(exc), False
         self.hooks.on_pass_start(
-            run_id=self.run_id, step=step.name, pass_type=step.type, model=parent, config=config.model_dump(mode="json")
+            run_id=self.run_id,
+            step=step.name,
+            pass_type=step.type,
+            model=self.redact.handle(parent),
+            config=self.redact(config.model_dump(mode="json")),
         )
         with self.cache.staging() as output_dir:
             try:
@@ -149,9 +179,15 @@ class StepRunner:
                 return None, f"{type(exc).__name__}: {exc}", True
             if not isinstance(produced, ModelHandler):
                 return None, f"{step.type}.run returned {type(produced).__name__}, not a ModelHandler", False
-            produced = produced.model_copy(update={"id": model_id})
+            try:
+                produced = self._self_contained(produced, output_dir)
+            except OliveError as exc:
+                return None, str(exc), False
+            # what is cached never holds a variable's value or a secret: later steps (and later
+            # runs, from the cache) see the same scrubbed handle
+            produced = self.redact.handle(produced.model_copy(update={"id": model_id}))
             record.seconds = time.perf_counter() - started
-            record.report, record.warnings = dict(context.report), list(context.warnings)
+            record.report, record.warnings = self.redact(dict(context.report)), self.redact(list(context.warnings))
             info = {"pass_type": step.type, "step": step.name, "parent": parent.id}
             stored = self.cache.put_model(model_id, produced, output_dir, info)
             self.cache.put_record("step", model_id, {"report": record.report, "warnings": record.warnings})

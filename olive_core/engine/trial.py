@@ -42,6 +42,7 @@ class TrialRunner:
         input_model: ModelHandler,
         evaluator: Any = None,
         on_event: Any = None,
+        registry: Any = None,
     ) -> None:
         self.workflow = workflow
         self.hooks = hooks
@@ -58,6 +59,8 @@ class TrialRunner:
             on_event=on_event,
             runtime_settings=workflow.config.runtime.settings(),
             data_key=evaluator.data_key if evaluator is not None else None,
+            redact=workflow.redactor,
+            registry=registry,
         )
 
     def run(self, index: int, point: dict[str, dict[str, Any]]) -> TrialOutcome:
@@ -87,7 +90,8 @@ class TrialRunner:
             except Exception as exc:  # evaluation failure fails this trial, not the search
                 candidate.error = f"evaluation failed: {exc}"
                 return outcome
-            self.hooks.on_evaluation_end(run_id=self.run_id, model=model, metrics=candidate.evaluation.values)
+            redacted = self.workflow.redactor.handle(model)
+            self.hooks.on_evaluation_end(run_id=self.run_id, model=redacted, metrics=candidate.evaluation.values)
         return outcome
 
 
@@ -109,15 +113,11 @@ class TrialRequest:
 
 def run_trial_in_worker(request: TrialRequest) -> TrialOutcome:
     """Entry point for executor workers."""
-    from olive_core.config.environment import expand_variables
-    from olive_core.config.loading import parse_workflow
-    from olive_core.config.validation import resolve_workflow
-    from olive_core.engine.api import open_cache
+    from olive_core.engine.api import open_cache, resolve_raw_workflow
     from olive_core.plugins import create_plugin_manager
 
     manager = create_plugin_manager(**request.manager_recipe)
-    parsed = parse_workflow(expand_variables(request.raw_workflow, source=request.source), request.source)
-    workflow = resolve_workflow(parsed, manager.registry, source=request.source, base_dir=Path(request.base_dir))
+    workflow = resolve_raw_workflow(request.raw_workflow, manager, request.source, Path(request.base_dir))
     cache = open_cache(workflow, request.cache_dir)
     try:
         evaluator = None
@@ -125,7 +125,16 @@ def run_trial_in_worker(request: TrialRequest) -> TrialOutcome:
             from olive_core.evaluation.evaluator import Evaluator
 
             evaluator = Evaluator(workflow, manager.registry, cache, request.accelerator, request.input_model)
-        runner = TrialRunner(workflow, cache, manager.hook, request.run_id, request.accelerator, request.input_model, evaluator)
+        runner = TrialRunner(
+            workflow,
+            cache,
+            manager.hook,
+            request.run_id,
+            request.accelerator,
+            request.input_model,
+            evaluator,
+            registry=manager.registry,
+        )
         return runner.run(request.index, request.point)
     finally:
         cache.close()

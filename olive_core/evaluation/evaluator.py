@@ -184,11 +184,8 @@ class Evaluator:
                 if model_id != self.input_model_id:
                     self._release(model_id)
             values, directions = measured
-            self.cache.put_record(
-                CACHE_NAMESPACE,
-                key,
-                {"model_id": model_id, "values": values, "directions": directions, "settings": self.settings},
-            )
+            record = {"model_id": model_id, "values": values, "directions": directions, "settings": self.settings}
+            self.cache.put_record(CACHE_NAMESPACE, key, self.workflow.redactor(record))
         values, directions = measured
         goals = self._goals(values, directions, values if model_id == self.input_model_id else None)
         return Evaluation(values, directions, goals, dict(self.settings), cached=cached)
@@ -221,9 +218,15 @@ class Evaluator:
     def _from_cache(self, key: str) -> tuple[dict[str, float], dict[str, str]] | None:
         record = self.cache.get_record(CACHE_NAMESPACE, key)
         expected = {f"{m.name}-{sub}" for m in self.workflow.metrics for sub in m.sub_metrics}
-        if not record or set(record.get("values", {})) != expected:
+        values, directions = (record or {}).get("values"), (record or {}).get("directions")
+        # a record from another tool or a damaged one is a miss, never a crash
+        if not isinstance(values, dict) or not isinstance(directions, dict) or set(values) != expected:
             return None
-        return {k: float(v) for k, v in record["values"].items()}, dict(record["directions"])
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
+            return None
+        if set(directions) != expected or not all(d in ("min", "max") for d in directions.values()):
+            return None
+        return {k: float(v) for k, v in values.items()}, dict(directions)
 
     def _measure(self, model: ModelHandler, model_id: str) -> tuple[dict[str, float], dict[str, str]]:
         model_type = self._model_type(model)

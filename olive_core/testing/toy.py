@@ -44,6 +44,9 @@ def read_toy_model(path: Path) -> dict[str, Any]:
 
 class ToyModelConfig(ModelTypeConfig):
     model_path: str = Field(description="a toy model JSON file")
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="extra attributes of the handle (e.g. a token), to test how handles are recorded"
+    )
 
 
 class ToySession:
@@ -77,6 +80,7 @@ class ToyModelType(ModelType):
             type="toy",
             path=str(path),
             io_config=IoConfig(input_names=["x"], input_shapes=[[1, inputs]], input_types=["float32"], output_names=["y"]),
+            attributes=dict(config.attributes),
         )
 
     def check(self, handle: ModelHandler) -> None:
@@ -160,6 +164,7 @@ class ToyFlaky(Pass):
         if config.always_fail:
             raise PassError("ToyFlaky", "configured to always fail")
         if config.counter_file:
+            context.report["counter_file"] = config.counter_file
             counter = Path(config.counter_file)
             count = int(counter.read_text()) if counter.exists() else 0
             counter.write_text(str(count + 1))
