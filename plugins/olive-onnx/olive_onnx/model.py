@@ -13,6 +13,7 @@ from olive_core.models.hashing import hash_json, hash_path
 from olive_core.models.io_config import IoConfig
 
 from olive_onnx.files import external_data_files, read_model_proto, resolve_model_file
+from olive_onnx.support_files import folder_support_files
 
 if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
@@ -23,8 +24,9 @@ class OnnxModelConfig(ModelTypeConfig):
     """``input_model.config`` of an ONNX model."""
 
     model_path: str = Field(
-        description="an .onnx file, or a folder holding exactly one .onnx file and its external data; "
-        "relative paths start at the workflow file's folder"
+        description="an .onnx file, or a folder holding exactly one .onnx file and its external data (its "
+        "config and tokenizer files travel with the model to the output); relative paths start at the "
+        "workflow file's folder"
     )
     io_config: IoConfig | None = Field(
         default=None,
@@ -45,7 +47,9 @@ class OnnxModelType(ModelType):
             model_file = resolve_model_file(path)
         except ModelLoadError as exc:
             raise ModelLoadError(f"input model '{name}': {exc.message}", hint=exc.hint) from exc
-        handle = ModelHandler(type="onnx", path=str(model_file.resolve()), io_config=config.io_config)
+        # A folder's config and tokenizer files travel with the model through every pass.
+        files = [str(f.absolute()) for f in folder_support_files(path)] if path.is_dir() else []
+        handle = ModelHandler(type="onnx", path=str(model_file.resolve()), io_config=config.io_config, files=files)
         self.check(handle)
         if handle.io_config is None:
             from olive_onnx.inspect import io_config_from_graph
@@ -71,10 +75,13 @@ class OnnxModelType(ModelType):
             ) from exc
 
     def content_id(self, handle: ModelHandler) -> str:
-        """A hash of the model file and its external data files (not of other files in its folder)."""
+        """A hash of the model file, its external data files and the support files it carries
+        (a tokenizer changes what the model computes on text), not of other files in its folder."""
         model_file = resolve_model_file(handle.path)
         files = [model_file, *external_data_files(model_file)]
-        return hash_json([[f.relative_to(model_file.parent).as_posix(), hash_path(f)] for f in files])
+        hashed = [[f.relative_to(model_file.parent).as_posix(), hash_path(f)] for f in files]
+        hashed += [[Path(f).name, hash_path(Path(f))] for f in handle.files]
+        return hash_json(hashed)
 
     def model_files(self, handle: ModelHandler) -> list[Path]:
         model_file = resolve_model_file(handle.path)
