@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from olive_core.errors import ModelLoadError
 
 from olive_diffusion.components import SOURCE_FOLDERS
-from olive_diffusion.configs import read_model_index
+from olive_diffusion.configs import MODEL_INDEX, read_model_index
 
 if TYPE_CHECKING:
     import torch
@@ -28,9 +28,9 @@ def load_part(folder: Path, sub_folder: str, attention: AttentionKind = "default
     ``classic`` attention swaps diffusers' SDPA processors for ``AttnProcessor`` and loads CLIP
     with eager attention: explicit MatMul/Softmax graphs that ONNX Runtime's fusions recognize.
     """
-    library, class_name = read_model_index(folder)[sub_folder]
+    library, class_name = read_model_index(folder)[sub_folder]  # libraries and names checked there
+    cls = model_class(folder, sub_folder, library, class_name)
     try:
-        cls = getattr(importlib.import_module(library), class_name)
         kwargs = {"attn_implementation": "eager"} if attention == "classic" and library == "transformers" else {}
         module = cls.from_pretrained(str(folder / sub_folder), **kwargs)
     except Exception as exc:  # diffusers and transformers raise many types for a bad folder
@@ -44,6 +44,32 @@ def load_part(folder: Path, sub_folder: str, attention: AttentionKind = "default
 
         module.set_attn_processor(AttnProcessor())
     return module.eval()
+
+
+#: library -> the base class of the models diffusers loads from it (among its LOADABLE_CLASSES)
+MODEL_BASES = {"diffusers": "ModelMixin", "transformers": "PreTrainedModel"}
+
+
+def model_class(folder: Path, sub_folder: str, library: str, class_name: str) -> type:
+    """The class an entry names, if it is a model diffusers would load: a subclass of the
+    library's model base class (ModelMixin, PreTrainedModel), both in diffusers' LOADABLE_CLASSES."""
+    where = f"'{folder / MODEL_INDEX}' entry '{sub_folder}'"
+    hint = "restore model_index.json as save_pretrained wrote it"
+    if library not in MODEL_BASES:
+        raise ModelLoadError(
+            f"{where} names '{library}', which is not a library diffusers loads models from "
+            f"({', '.join(MODEL_BASES)})",
+            hint=hint,
+        )
+    module = importlib.import_module(library)
+    cls, base = getattr(module, class_name, None), getattr(module, MODEL_BASES[library])
+    if not isinstance(cls, type) or not issubclass(cls, base):
+        raise ModelLoadError(
+            f"{where} names {library}.{class_name}, which is not a model class diffusers loads "
+            f"(a subclass of {library}.{MODEL_BASES[library]})",
+            hint=hint,
+        )
+    return cls
 
 
 def wrap_component(component: str, module: torch.nn.Module) -> torch.nn.Module:

@@ -9,7 +9,8 @@ chain of passes that made it: one lineage entry per component per pass that chan
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -107,9 +108,10 @@ def component_id(parent: str, pass_type: str, version: str, config: dict[str, An
 
 
 def read_manifest(folder: Path) -> PipelineManifest:
+    """pipeline.json, with each component's path checked to stay inside ``folder``."""
     path = Path(folder) / MANIFEST_FILE
     try:
-        return PipelineManifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        manifest = PipelineManifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError as exc:
         raise ModelLoadError(
             f"'{folder}' is not an ONNX pipeline: it has no {MANIFEST_FILE}",
@@ -118,6 +120,27 @@ def read_manifest(folder: Path) -> PipelineManifest:
     except (OSError, ValueError, ValidationError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(f"'{path}' is not a valid ONNX pipeline manifest: {first}") from exc
+    for name, entry in manifest.components.items():
+        _check_component_path(Path(folder), path, name, entry.path)
+    return manifest
+
+
+def _check_component_path(folder: Path, manifest: Path, name: str, relative: str) -> None:
+    """A component's path is data from the folder: it must not lead out of it (passes copy its folder)."""
+    where = f"'{manifest}': the {name}'s path '{relative}'"
+    fix = "make the folder again with DiffusionOnnxConversion"
+    if os.path.isabs(relative) or PureWindowsPath(relative).is_absolute() or PureWindowsPath(relative).drive:
+        raise ModelLoadError(f"{where} is absolute; it must be relative to the pipeline folder", hint=fix)
+    parts = PurePosixPath(relative.replace("\\", "/")).parts
+    if ".." in parts or len(parts) < 2:
+        raise ModelLoadError(
+            f"{where} must name a file in a sub-folder of the pipeline folder (like unet/model.onnx)", hint=fix
+        )
+    target = folder / relative
+    if not target.resolve().is_relative_to(folder.resolve()):
+        raise ModelLoadError(
+            f"{where} leads to '{target.resolve()}', outside the pipeline folder (a symbolic link)", hint=fix
+        )
 
 
 def write_manifest(folder: Path, manifest: PipelineManifest) -> Path:

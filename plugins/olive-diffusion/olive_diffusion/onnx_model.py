@@ -58,10 +58,14 @@ class OnnxDiffusionModelType(ModelType):
         return handle
 
     def check(self, handle: ModelHandler) -> None:
-        """Every component's .onnx file is there and keeps its external data inside the folder."""
+        """Every component's .onnx file is there and keeps its external data inside the folder, and the
+        scheduler config names a plain class."""
         from olive_onnx.files import external_data_files
 
+        from olive_diffusion.configs import scheduler_class_name
+
         folder = Path(handle.path)
+        scheduler_class_name(folder)  # the runtime looks it up in diffusers
         for name, entry in read_manifest(folder).components.items():
             model_file = folder / entry.path
             if not model_file.is_file():

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from olive_core.errors import ModelLoadError
+
 from olive_diffusion.generation import GenerationConfig
 from olive_diffusion.manifest import PipelineManifest
 from olive_diffusion.session import INPUT_NAMES, OUTPUT_NAMES, Generation, generators, prompt_batch
@@ -26,6 +28,22 @@ if TYPE_CHECKING:
 GENERATION_COMPONENTS = ("text_encoder", "unet", "vae_decoder")
 
 
+def scheduler_class(folder: Path) -> type:
+    """The diffusers scheduler class the pipeline's scheduler config names; nothing but a scheduler."""
+    import diffusers
+
+    from olive_diffusion.configs import scheduler_class_name
+
+    name = scheduler_class_name(folder)
+    cls = getattr(diffusers, name, None)
+    if not isinstance(cls, type) or not issubclass(cls, diffusers.SchedulerMixin):
+        raise ModelLoadError(
+            f"'{folder / 'scheduler' / 'scheduler_config.json'}' names '{name}', which is not a diffusers scheduler",
+            hint="restore the scheduler folder from the source pipeline",
+        )
+    return cls
+
+
 class OnnxPipelineSession:
     """ORT sessions for each component plus the scheduler; :class:`olive_diffusion.session.PipelineSession`."""
 
@@ -37,8 +55,6 @@ class OnnxPipelineSession:
         accelerator: AcceleratorSpec,
         settings: dict[str, Any],
     ) -> None:
-        import diffusers
-
         from olive_diffusion.configs import read_json
         from olive_diffusion.tokens import load_tokenizer, tokenize
         from olive_onnx.runtime import create_session
@@ -55,9 +71,8 @@ class OnnxPipelineSession:
             self.sessions[name] = create_session(entry.handle(folder), accelerator, settings)
             io = entry.io_config
             self.input_types[name] = dict(zip(io.input_names, io.input_types or [])) if io else {}
-        scheduler_config = read_json(folder / "scheduler" / "scheduler_config.json")
-        self._scheduler_class = getattr(diffusers, scheduler_config["_class_name"])
-        self._scheduler_config = scheduler_config
+        self._scheduler_class = scheduler_class(folder)
+        self._scheduler_config = read_json(folder / "scheduler" / "scheduler_config.json")
         tokenizer = load_tokenizer(folder)
         self._tokenize = lambda texts: tokenize(tokenizer, texts, manifest.shapes.text_length)
 

@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from olive_core.errors import ModelLoadError
+
+from olive_diffusion.configs import read_model_index
 from olive_diffusion.generation import GenerationConfig
 from olive_diffusion.session import INPUT_NAMES, OUTPUT_NAMES, Generation, generators, prompt_batch
 from olive_diffusion.shapes import PipelineShapes
@@ -44,7 +47,17 @@ class TorchPipelineSession:
         apply_thread_settings(self.settings)
         self.generation, self.shapes = generation, shapes
         self.height, self.width = generation.image_size(shapes)
-        pipe = StableDiffusionPipeline.from_pretrained(str(folder), safety_checker=None, requires_safety_checker=False)
+        read_model_index(folder)  # refuses libraries diffusers would not load, before it imports any
+        try:
+            pipe = StableDiffusionPipeline.from_pretrained(
+                str(folder), safety_checker=None, requires_safety_checker=False
+            )
+        except Exception as exc:  # diffusers raises many types for a bad folder
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelLoadError(
+                f"'{folder}' cannot be loaded as a StableDiffusionPipeline: {type(exc).__name__}: {first}",
+                hint="check that the pipeline folder is complete (save_pretrained writes every part)",
+            ) from exc
         pipe.set_progress_bar_config(disable=True)
         if adapters:
             attach_adapters({"unet": pipe.unet, "text_encoder": pipe.text_encoder}, adapters)
