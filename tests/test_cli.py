@@ -96,6 +96,22 @@ def test_passes_lists_and_shows_options(invoke):
     assert "[searchable: [0, 1, 2, 3]]" in detail.output
 
 
+def test_passes_shows_a_pass_that_keeps_its_input_type_as_same_as_input(invoke):
+    assert "input: toy -> output: same as input" in invoke("passes", "ToyFlaky").output
+    assert "input: toy -> output: toy" in invoke("passes", "ToyRound").output
+
+
+def test_cache_gc_reports_the_bytes_of_a_damaged_entry(invoke, write_workflow, tmp_path):
+    cache_dir = tmp_path / "cache"
+    invoke("run", str(write_workflow()))
+    damaged = next(cache_dir.glob("artifacts/*/*/weights.json"))
+    size = damaged.stat().st_size
+    damaged.write_text("{")
+    gc = invoke("cache", "gc", "--cache-dir", str(cache_dir))
+    assert gc.exit_code == 0 and "removed 1 damaged" in gc.output and "freed 0 B" not in gc.output
+    assert size > 1 and "freed 1 B" in gc.output  # the damaged file as it is now
+
+
 def test_passes_unknown_name_suggests(invoke):
     result = invoke("passes", "ToyRond")
     assert result.exit_code == 2 and "did you mean 'ToyRound'?" in result.output

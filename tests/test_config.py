@@ -224,3 +224,51 @@ def test_device_without_providers_gets_the_first_installed_default():
     assert npu.default_provider() == "OpenVINOExecutionProvider"
     unknown = Accelerator("npu", "test", ("QNNExecutionProvider",))
     assert unknown.default_provider() == "QNNExecutionProvider"
+
+
+# -- files that are not workflows ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "text"), [("empty.json", ""), ("blank.json", "  \n"), ("empty.yaml", ""), ("comments.yaml", "# nothing\n# here\n")])
+def test_an_empty_workflow_file_says_the_file_is_empty(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="the file is empty") as error:
+        read_workflow_file(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    import time
+
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 12)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\ninput_model: *a11\n")
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="expands to more than 100,000 values"):
+        read_workflow_file(path)
+    assert time.monotonic() - started < 5
+
+
+def test_a_recursive_yaml_alias_is_refused(tmp_path):
+    path = tmp_path / "loop.yaml"
+    path.write_text("input_model: &loop {type: hf, config: *loop}\n")
+    with pytest.raises(ConfigError, match="recursive alias"):
+        read_workflow_file(path)
+
+
+@pytest.mark.parametrize(("name", "depth"), [("deep.json", 100_000), ("deep.yaml", 100_000), ("nested.json", 70)])
+def test_deeply_nested_values_are_refused(tmp_path, name, depth):
+    path = tmp_path / name
+    path.write_text('{"input_model": ' + "[" * depth + "]" * depth + "}")
+    with pytest.raises(ConfigError, match="nested more than 64 levels"):
+        read_workflow_file(path)
+
+
+def test_an_oversized_workflow_file_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)  # sparse: costs no disk
+    with pytest.raises(ConfigError, match="a workflow file is at most"):
+        read_workflow_file(path)

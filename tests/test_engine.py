@@ -278,3 +278,31 @@ def test_a_pass_reading_data_keeps_its_step_name(write_workflow, toy_manager, tm
     data.write_text('{"x": [1.0, 2.0]}\n')
     result = run(write_workflow(data={"train": {"load": {"type": "jsonl", "config": {"path": str(data)}}}}, passes={"fit": {"type": "ToyFit", "config": {"data": "train"}}}), manager=toy_manager)
     assert list(result.candidates[0].point) == ["fit"] and next(iter(result.steps.values())).step == "fit"
+
+
+def test_an_output_that_shares_its_input_file_is_cached_with_its_own_copy(write_workflow, toy_manager, toy_model, tmp_path):
+    """An attributes-only pass returns its input's path; the cache entry must still hold the model."""
+    import os
+
+    steps = {"scale": {"type": "ToyScale", "config": {"factor": 2.0}}, "knobs": {"type": "ToyObjective"}}
+    result = run(write_workflow(passes=steps), manager=toy_manager)
+    scaled, knobs = (Path(result.steps[model_id].model_id) for model_id in result.candidates[0].lineage)
+    cache = tmp_path / "cache" / "artifacts"
+    scaled_file = cache / scaled.name[:2] / scaled.name / "weights.json"
+    knobs_file = cache / knobs.name[:2] / knobs.name / "weights.json"
+    assert knobs_file.is_file() and os.stat(knobs_file).st_ino == os.stat(scaled_file).st_ino  # linked, not copied
+    assert Path(result.candidates[0].model.path) == knobs_file
+
+    alone = run(write_workflow(name="alone.json", passes={"knobs": {"type": "ToyObjective"}}), manager=toy_manager)
+    copied = Path(alone.candidates[0].model.path)
+    assert copied.parent.parent.parent == cache and copied.read_bytes() == toy_model.read_bytes()
+    assert os.stat(copied).st_ino != os.stat(toy_model).st_ino  # the user's file is copied, never linked
+
+
+def test_a_pass_returning_another_type_than_it_declares_fails_clearly(write_workflow, toy_manager, monkeypatch):
+    from olive_core.testing.toy import ToyScale
+
+    monkeypatch.setattr(ToyScale, "output_type", "onnx")
+    result = run(write_workflow(), manager=toy_manager)
+    assert not result.ok
+    assert "ToyScale declares 'onnx' outputs but returned a 'toy' model" in result.candidates[0].error

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from olive_core.bounds import STRICT_CONFIG
 from olive_core.errors import CacheError
 from olive_core.models.handler import ModelHandler
 
@@ -19,7 +20,7 @@ logger = logging.getLogger("olive_core.cache")
 
 
 class CacheBackendConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
 
 @dataclass

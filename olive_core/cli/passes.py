@@ -49,7 +49,8 @@ def _show_pass(name: str, cls: type, source: object) -> None:
     click.secho(name, bold=True, nl=False)
     click.echo(f"  ({source}, version {cls.version})")
     click.echo(f"  {cls.description()}")
-    click.echo(f"  input: {', '.join(cls.input_types)} -> output: {cls.output_type}")
+    output = "same as input" if cls.output_type is None else cls.output_type
+    click.echo(f"  input: {', '.join(cls.input_types)} -> output: {output}")
     click.echo("  options:")
     for field_name, info in cls.Config.model_fields.items():
         default = "required" if info.default is PydanticUndefined and info.default_factory is None else repr(info.get_default(call_default_factory=True))

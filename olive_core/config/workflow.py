@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from olive_core.bounds import MAX_SEED, STRICT_CONFIG
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
 
 class ComponentConfig(_Strict):
@@ -78,8 +80,8 @@ class DataConfig(_Strict):
     postprocess: list[ComponentConfig] = Field(
         default_factory=list, description="steps applied to model outputs before metrics"
     )
-    batch_size: int = Field(default=1, ge=1)
-    max_samples: int | None = Field(default=None, ge=1, description="use at most this many samples")
+    batch_size: int = Field(default=1, ge=1, le=65_536, description="samples per batch")
+    max_samples: int | None = Field(default=None, ge=1, le=10_000_000, description="use at most this many samples")
 
 
 class GoalConfig(_Strict):
@@ -114,7 +116,7 @@ class ObjectiveConfig(_Strict):
     """What the search optimizes: a ``metric-submetric`` key and its priority."""
 
     metric: str = Field(description="'name-submetric', e.g. 'latency-p50'")
-    priority: int = Field(default=1, ge=1, description="1 is the most important")
+    priority: int = Field(default=1, ge=1, le=100, description="1 is the most important")
 
 
 class SearchConfig(_Strict):
@@ -125,11 +127,11 @@ class SearchConfig(_Strict):
     strategy: str | None = Field(default=None, description="registered search strategy, e.g. 'exhaustive'")
     config: dict[str, Any] = Field(default_factory=dict, description="the strategy's own options")
     objectives: list[ObjectiveConfig] = Field(default_factory=list)
-    max_trials: int | None = Field(default=None, ge=1)
-    max_time_s: float | None = Field(default=None, gt=0)
-    seed: int = 0
+    max_trials: int | None = Field(default=None, ge=1, le=1_000_000, description="stop after this many trials")
+    max_time_s: float | None = Field(default=None, gt=0, le=30 * 86_400, description="stop proposing trials after this")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="the same seed proposes the same trials")
     stop_when_goals_met: bool = False
-    parallel_trials: int = Field(default=1, ge=1)
+    parallel_trials: int = Field(default=1, ge=1, le=256, description="trials run at once")
 
 
 class CacheConfig(ComponentConfig):
@@ -147,8 +149,10 @@ class EngineConfig(_Strict):
 class RuntimeConfig(_Strict):
     """How evaluated models are run; recorded with every measurement."""
 
-    intra_op_num_threads: int | None = Field(default=None, ge=1, description="threads inside one op (default: runtime's)")
-    inter_op_num_threads: int | None = Field(default=None, ge=1, description="threads across ops")
+    intra_op_num_threads: int | None = Field(
+        default=None, ge=1, le=1024, description="threads inside one op (default: runtime's)"
+    )
+    inter_op_num_threads: int | None = Field(default=None, ge=1, le=1024, description="threads across ops")
     options: dict[str, Any] = Field(default_factory=dict, description="runtime-specific session options")
 
     def settings(self) -> dict[str, Any]:

@@ -179,6 +179,9 @@ class StepRunner:
                 return None, f"{type(exc).__name__}: {exc}", True
             if not isinstance(produced, ModelHandler):
                 return None, f"{step.type}.run returned {type(produced).__name__}, not a ModelHandler", False
+            if produced.type != step.cls.output_type_for(parent.type):
+                declared = step.cls.output_type_for(parent.type)
+                return None, f"{step.type} declares '{declared}' outputs but returned a '{produced.type}' model", False
             try:
                 produced = self._self_contained(produced, output_dir)
             except OliveError as exc:

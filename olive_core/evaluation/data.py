@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from olive_core.bounds import STRICT_CONFIG
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +29,7 @@ LABEL_KEY = "label"
 
 
 class DataComponentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
 
 @dataclass

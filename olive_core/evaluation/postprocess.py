@@ -13,13 +13,14 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from olive_core.bounds import Axis, Index
 from olive_core.errors import DataError
 from olive_core.evaluation.batching import describe_batch
 from olive_core.evaluation.data import Batch, DataComponent, DataComponentConfig, DataContext, Role
 
 
 class OutputStepConfig(DataComponentConfig):
-    output: str | int = Field(default=0, description="the output to transform: its name or index")
+    output: str | Index = Field(default=0, description="the output to transform: its name or index")
     to: str | None = Field(default=None, description="name of the result (default: the output's name)")
     keep_others: bool = Field(default=False, description="keep the other outputs beside the result")
 
@@ -66,7 +67,7 @@ class SelectOutput(OutputStep):
 
 
 class AxisConfig(OutputStepConfig):
-    axis: int = Field(default=-1, description="the axis to reduce")
+    axis: Axis = Field(default=-1, description="the axis to reduce")
 
 
 class Argmax(OutputStep):
@@ -79,7 +80,7 @@ class Argmax(OutputStep):
 
 
 class L2NormalizeConfig(AxisConfig):
-    eps: float = Field(default=1e-12, gt=0, description="smallest norm divided by, so zero vectors stay zero")
+    eps: float = Field(default=1e-12, gt=0, le=1, description="smallest norm divided by, so zero vectors stay zero")
 
 
 def as_float(array: np.ndarray) -> np.ndarray:

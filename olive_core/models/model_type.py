@@ -6,8 +6,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from olive_core.bounds import STRICT_CONFIG
 from olive_core.errors import ModelLoadError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.hashing import hash_path
@@ -32,7 +33,7 @@ class InferenceSession(Protocol):
 class ModelTypeConfig(BaseModel):
     """Base of a model type's ``input_model.config``: unknown fields are an error."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
 
 class ModelType(ABC):
@@ -59,6 +60,16 @@ class ModelType(ABC):
     def model_files(self, handle: ModelHandler) -> list[Path]:
         """Files and folders that make up the model, for packaging: the path by default."""
         return [Path(handle.path), *(Path(f) for f in handle.files)]
+
+    def package(self, handle: ModelHandler, folder: Path) -> ModelHandler:
+        """The handle as an output folder's model.json describes it, so the folder can move.
+
+        Called once :meth:`model_files` are copied into ``folder`` (the caller then sets
+        ``path`` and ``files`` relative to it). A type whose handle names other files (a
+        loader's source file) copies them into ``folder`` here and returns the handle naming
+        them relative to ``folder``. Default: the handle unchanged.
+        """
+        return handle
 
     @abstractmethod
     def create_session(

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from olive_core.accelerators import AcceleratorSpec
+from olive_core.bounds import STRICT_CONFIG
 from olive_core.errors import IncompatibleModelError
 from olive_core.models.handler import ModelHandler
 
@@ -20,7 +21,7 @@ from olive_core.models.handler import ModelHandler
 class PassConfig(BaseModel):
     """Base of every pass config: static, strict, every field described."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
 
 @dataclass
@@ -56,8 +57,8 @@ class Pass(ABC):
     version: ClassVar[str] = "1"
     #: model types this pass accepts
     input_types: ClassVar[tuple[str, ...]] = ()
-    #: model type it produces
-    output_type: ClassVar[str] = ""
+    #: model type it produces; None for a pass whose output keeps its input's type
+    output_type: ClassVar[str | None] = ""
     #: devices it supports; empty means any
     devices: ClassVar[tuple[str, ...]] = ()
     #: config fields that name a workflow data config (calibration, training): the data's
@@ -67,6 +68,11 @@ class Pass(ABC):
     @classmethod
     def description(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+
+    @classmethod
+    def output_type_for(cls, input_type: str) -> str:
+        """The type of the model this pass makes from a model of ``input_type``."""
+        return input_type if cls.output_type is None else cls.output_type
 
     @classmethod
     def data_names(cls, config: PassConfig) -> dict[str, str]:

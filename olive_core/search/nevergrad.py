@@ -24,8 +24,12 @@ FAILED_LOSS = 1e12
 
 class NevergradConfig(SearchStrategyConfig):
     optimizer: str = Field(default="NGOpt", description="nevergrad optimizer name, e.g. NGOpt, TwoPointsDE, OnePlusOne, Portfolio")
-    budget: int = Field(default=50, ge=1, description="trials the optimizer plans for (search.max_trials still stops the run)")
-    num_workers: int = Field(default=1, ge=1, description="points asked before results come back (parallel trials)")
+    budget: int = Field(
+        default=50, ge=1, le=1_000_000, description="trials the optimizer plans for (search.max_trials still stops the run)"
+    )
+    num_workers: int = Field(
+        default=1, ge=1, le=256, description="points asked before results come back (parallel trials)"
+    )
 
 
 def _import_nevergrad() -> Any:

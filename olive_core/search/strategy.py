@@ -5,13 +5,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from olive_core.bounds import STRICT_CONFIG
 from olive_core.search.space import Point, SearchSpace
 
 
 class SearchStrategyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
 
 class SearchStrategy(ABC):

@@ -153,7 +153,7 @@ class ToyFlaky(Pass):
 
     Config = ToyFlakyConfig
     input_types = ("toy",)
-    output_type = "toy"
+    output_type = None  # a copy keeps its input's type
 
     def run(self, model: ModelHandler, config: ToyFlakyConfig, output_dir: Path, context: PassContext) -> ModelHandler:
         if config.sleep_s:
@@ -216,7 +216,8 @@ class ToyObjective(Pass):
     output_type = "toy"
 
     def run(self, model: ModelHandler, config: ToyObjectiveConfig, output_dir: Path, context: PassContext) -> ModelHandler:
-        return _rewrite(model, output_dir, lambda w, b: (w, b), knobs=config.model_dump())
+        # attributes only: the output shares its input's file (the engine gives it its own copy)
+        return model.derive(attributes={"knobs": config.model_dump()})
 
 
 class ToyObjectiveMetric(Metric):

@@ -6,19 +6,21 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
+from olive_core.bounds import Int64, Seed
 from olive_core.errors import DataError
 from olive_core.evaluation.data import DataComponent, DataComponentConfig, DataContext, Role
+from olive_core.models.io_config import Dimension
 
 
 class SyntheticConfig(DataComponentConfig):
-    num_samples: int = Field(default=16, ge=1, description="how many samples to make")
-    seed: int = Field(default=0, description="random seed: the same seed gives the same data")
+    num_samples: int = Field(default=16, ge=1, le=1_000_000, description="how many samples to make")
+    seed: Seed = Field(default=0, description="random seed: the same seed gives the same data")
     batch_axis: bool = Field(
         default=True, description="the io_config shapes start with the batch axis, which samples leave out"
     )
-    int_range: tuple[int, int] = Field(default=(0, 99), description="inclusive range of integer inputs")
+    int_range: tuple[Int64, Int64] = Field(default=(0, 99), description="inclusive range of integer inputs")
     float_range: tuple[float, float] = Field(default=(0.0, 1.0), description="range of float inputs (uniform)")
-    shapes: dict[str, list[int]] = Field(
+    shapes: dict[str, list[Dimension]] = Field(
         default_factory=dict, description="per input: the shape of one sample, overriding the io_config"
     )
     dtypes: dict[str, str] = Field(default_factory=dict, description="per input: numpy dtype, overriding the io_config")

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from olive_core.bounds import Index, Int64
 from olive_core.errors import DataError
 from olive_core.evaluation.batching import describe_array
 from olive_core.evaluation.metric import Direction, Metric, MetricConfig, MetricContext
@@ -16,13 +17,13 @@ Average = Literal["macro", "micro", "weighted", "binary"]
 
 
 class AccuracyConfig(MetricConfig):
-    output: str | int = Field(default=0, description="the post-processed output holding predictions (name or index)")
+    output: str | Index = Field(default=0, description="the post-processed output holding predictions (name or index)")
     average: Average = Field(
         default="macro",
         description="how per-class F1/precision/recall combine: macro (unweighted mean), weighted (by support), "
         "micro (global counts), binary (the positive class only)",
     )
-    pos_label: int | str = Field(default=1, description="the positive class for average 'binary'")
+    pos_label: Int64 | str = Field(default=1, description="the positive class for average 'binary'")
 
 
 def classification_scores(labels: np.ndarray, predictions: np.ndarray, average: Average = "macro", pos_label: Any = 1) -> dict[str, float]:

@@ -12,9 +12,11 @@ from olive_core.evaluation.metrics.timing import time_runs, timed_inputs
 
 
 class LatencyConfig(MetricConfig):
-    warmup_runs: int = Field(default=10, ge=0, description="untimed runs first (caches, lazy init, JIT)")
-    repeat_runs: int = Field(default=100, ge=1, description="timed runs")
-    batches: int = Field(default=1, ge=1, description="how many of the data's first batches the runs cycle through")
+    warmup_runs: int = Field(default=10, ge=0, le=100_000, description="untimed runs first (caches, lazy init, JIT)")
+    repeat_runs: int = Field(default=100, ge=1, le=1_000_000, description="timed runs")
+    batches: int = Field(
+        default=1, ge=1, le=100_000, description="how many of the data's first batches the runs cycle through"
+    )
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:

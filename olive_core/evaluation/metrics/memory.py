@@ -26,8 +26,10 @@ from olive_core.evaluation.pipeline import encode_batches
 
 
 class MemoryConfig(MetricConfig):
-    max_batches: int | None = Field(default=1, ge=1, description="run the data's first N batches (default 1; null: all)")
-    timeout_s: float = Field(default=600.0, gt=0, description="give up on the child process after this long")
+    max_batches: int | None = Field(
+        default=1, ge=1, le=100_000, description="run the data's first N batches (default 1; null: all)"
+    )
+    timeout_s: float = Field(default=600.0, gt=0, le=86_400, description="give up on the child process after this long")
 
 
 class MemoryMetric(Metric):

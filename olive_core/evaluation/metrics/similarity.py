@@ -11,6 +11,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
+from olive_core.bounds import Index
 from olive_core.errors import DataError
 from olive_core.evaluation.batching import describe_array
 from olive_core.evaluation.metric import Direction, Metric, MetricConfig, MetricContext
@@ -18,7 +19,7 @@ from olive_core.evaluation.postprocess import pick_output
 
 
 class SimilarityConfig(MetricConfig):
-    output: str | int | None = Field(
+    output: str | Index | None = Field(
         default=None, description="compare only this post-processed output (name or index); default: every output"
     )
 

@@ -12,9 +12,9 @@ from olive_core.evaluation.metrics.timing import time_runs, timed_inputs
 
 
 class ThroughputConfig(MetricConfig):
-    warmup_runs: int = Field(default=2, ge=0, description="untimed batch runs first")
-    repeat: int = Field(default=3, ge=1, description="timed passes through the batches")
-    batches: int | None = Field(default=None, ge=1, description="use the first N batches (default: all)")
+    warmup_runs: int = Field(default=2, ge=0, le=100_000, description="untimed batch runs first")
+    repeat: int = Field(default=3, ge=1, le=100_000, description="timed passes through the batches")
+    batches: int | None = Field(default=None, ge=1, le=100_000, description="use the first N batches (default: all)")
 
 
 def batch_items(batch: Batch) -> int:

@@ -76,7 +76,7 @@ class LoRAFinetuning(Pass):
     Config = LoRAFinetuningConfig
     version = "1"
     input_types = ("hf", "pytorch")
-    output_type = "hf"  # the output keeps the input's type (core has no "same as input" yet)
+    output_type = None  # the output keeps the input's type
 
     def check_input(self, model: ModelHandler, config: LoRAFinetuningConfig, context: PassContext) -> None:
         super().check_input(model, config, context)

@@ -40,7 +40,7 @@ class MagnitudePruning(Pass):
     Config = MagnitudePruningConfig
     version = "1"
     input_types = ("hf", "pytorch")
-    output_type = "hf"  # the output keeps the input's type (core has no "same as input" yet)
+    output_type = None  # the output keeps the input's type
 
     def check_input(self, model: ModelHandler, config: MagnitudePruningConfig, context: PassContext) -> None:
         super().check_input(model, config, context)

@@ -31,7 +31,7 @@ class MergeLoRA(Pass):
     Config = MergeLoRAConfig
     version = "1"
     input_types = ("hf", "pytorch")
-    output_type = "hf"  # the output keeps the input's type (core has no "same as input" yet)
+    output_type = None  # the output keeps the input's type
 
     def check_input(self, model: ModelHandler, config: MergeLoRAConfig, context: PassContext) -> None:
         super().check_input(model, config, context)

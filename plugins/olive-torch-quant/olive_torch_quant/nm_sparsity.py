@@ -41,7 +41,7 @@ class NMSparsity(Pass):
     Config = NMSparsityConfig
     version = "1"
     input_types = ("hf", "pytorch")
-    output_type = "hf"  # the output keeps the input's type (core has no "same as input" yet)
+    output_type = None  # the output keeps the input's type
 
     def check_input(self, model: ModelHandler, config: NMSparsityConfig, context: PassContext) -> None:
         super().check_input(model, config, context)

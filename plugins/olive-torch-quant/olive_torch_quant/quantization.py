@@ -63,7 +63,7 @@ class TorchAOQuantization(Pass):
     Config = TorchAOQuantizationConfig
     version = "1"
     input_types = ("hf", "pytorch")
-    output_type = "hf"  # the output keeps the input's type (core has no "same as input" yet)
+    output_type = None  # the output keeps the input's type
 
     def check_input(self, model: ModelHandler, config: TorchAOQuantizationConfig, context: PassContext) -> None:
         super().check_input(model, config, context)
