@@ -47,7 +47,7 @@ def write_model(model_type: ModelType, handle: ModelHandler, destination: Path, 
                 hint="rename that file in the model (or the pass that writes it)",
             )
         relative_files = [name for name in sorted(p.name for p in staging.iterdir()) if name != main]
-        packaged = handle.model_copy(update={"path": main, "files": relative_files})
+        packaged = model_type.package(handle, staging).model_copy(update={"path": main, "files": relative_files})
         write_json_atomic(staging / METADATA_FILE, {**packaged.model_dump(mode="json"), **metadata})
         _swap_in(staging, destination)
     except BaseException:

@@ -47,12 +47,10 @@ def quantization_of(model: ModelHandler) -> dict[str, Any] | None:
 
 
 def adapter_dir(model: ModelHandler) -> Path | None:
-    """The LoRA adapter folder a model carries, if any."""
-    relative = model.attributes.get(ADAPTER)
-    if not relative:
-        return None
-    base = Path(model.path) if model.type == "hf" else Path(model.path).parent
-    return base / relative
+    """The LoRA adapter folder a model carries, if any; one outside the model's folder is refused."""
+    from olive_torch.loading import adapter_folder
+
+    return adapter_folder(model)
 
 
 def check_rewritable(

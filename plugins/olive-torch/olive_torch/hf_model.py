@@ -1,12 +1,14 @@
 """The `hf` model type: a Hugging Face transformers model from a local folder or a hub id.
 
 Creating a handle reads only ``config.json`` (json, no transformers), refuses models that ship
-their own code unless the workflow opts in, and derives the io config from the config and task.
+their own code (and ``load_kwargs`` that would run code) unless the workflow opts in, and derives
+the io config from the config and task.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,10 +22,14 @@ from olive_core.models.io_config import IoConfig
 from olive_core.models.model_type import InferenceSession, ModelType, ModelTypeConfig
 
 from olive_torch.io import DEFAULT_BATCH_SIZE, DEFAULT_SEQUENCE_LENGTH, hf_io_config
+from olive_torch.paths import escaping_links, inside, is_inside
 from olive_torch.tasks import Task
+from olive_torch.trust import check_load_kwargs
 
 if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
+
+logger = logging.getLogger(__name__)
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -64,11 +70,15 @@ class HfModelConfig(ModelTypeConfig):
         default=None, description="hub revision (branch, tag or commit); pin a commit for reproducible caching"
     )
     trust_remote_code: bool = Field(
-        default=False, description="allow models that ship their own Python code (config.json 'auto_map')"
+        default=False,
+        description="the opt-in to every way the model's own files run code: Python shipped with the model "
+        "(config.json or tokenizer_config.json 'auto_map'), pickled weights (load_kwargs weights_only: false) "
+        "and hub kernels named in load_kwargs; set it only for a model whose source you trust",
     )
     load_kwargs: dict[str, Any] = Field(
         default_factory=dict,
-        description="extra from_pretrained arguments, e.g. {'attn_implementation': 'eager'}",
+        description="extra from_pretrained arguments, e.g. {'attn_implementation': 'eager'}; those that run code "
+        "(weights_only: false, use_kernels, a hub kernel as attn_implementation) need trust_remote_code",
     )
     io_config: IoConfig | None = Field(
         default=None, description="inputs and outputs, replacing those derived from config.json and task"
@@ -127,18 +137,44 @@ def refuse_remote_code(config: dict[str, Any], where: str, trust_remote_code: bo
 
 def hf_support_files(handle: ModelHandler) -> list[Path]:
     """Files and folders beside the weights that a user of the model needs: config, tokenizer,
-    generation config and sentence-transformers modules (pooling, normalization)."""
+    generation config and sentence-transformers modules (pooling, normalization).
+
+    Only what lies inside the model's folder: a ``modules.json`` path or a symlink leading out
+    of it is skipped with a warning, never read or copied.
+    """
     folder = _local_folder(handle)
     if folder is None:
         return []
     found = [folder / name for name in SUPPORT_FILES if (folder / name).is_file()]
-    modules = folder / "modules.json"
-    if modules.is_file():
-        for module in json.loads(modules.read_text(encoding="utf-8")):
-            sub = module.get("path", "") if isinstance(module, dict) else ""
-            if sub and (folder / sub).is_dir():
-                found.append(folder / sub)
+    found = [path for path in found if _stays_inside(path, folder)]
+    if folder / "modules.json" in found:
+        for sub in _module_folders(folder / "modules.json"):
+            path = inside(folder, sub)
+            if path is None:
+                logger.warning("'%s' names '%s', outside the model folder: not copied", folder / "modules.json", sub)
+            elif path.is_dir() and _stays_inside(path, folder):
+                found.append(path)
     return found
+
+
+def _module_folders(modules: Path) -> list[str]:
+    """The ``path`` of each sentence-transformers module listed in ``modules.json``."""
+    try:
+        entries = json.loads(modules.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        logger.warning("'%s' cannot be read (%s): its module folders are not copied", modules, exc)
+        return []
+    paths = [entry.get("path") for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+    return [path for path in paths if isinstance(path, str) and path]
+
+
+def _stays_inside(path: Path, folder: Path) -> bool:
+    """A support file or folder that neither is nor holds a symlink leading out of ``folder``."""
+    links = escaping_links(path, within=folder) if path.is_dir() and not path.is_symlink() else []
+    if is_inside(path, folder) and not links:
+        return True
+    logger.warning("'%s' links outside the model folder ('%s'): not copied", links[0] if links else path, folder)
+    return False
 
 
 def _local_folder(handle: ModelHandler) -> Path | None:
@@ -159,6 +195,7 @@ class HfModelType(ModelType):
     Config = HfModelConfig
 
     def create_handle(self, name: str, config: HfModelConfig, base_dir: Path) -> ModelHandler:
+        check_load_kwargs(config.load_kwargs, config.trust_remote_code, f"{name}.config.load_kwargs")
         folder = Path(config.model_path).expanduser()
         folder = folder if folder.is_absolute() else base_dir / folder
         hub_id = not folder.exists() and bool(_HUB_ID.match(config.model_path))
@@ -195,6 +232,13 @@ class HfModelType(ModelType):
             raise ModelLoadError(
                 f"{name}: '{folder}' is not a Hugging Face model folder: it has no config.json",
                 hint="point model_path at the folder save_pretrained wrote; for a bare PyTorch file use type 'pytorch'",
+            )
+        links = escaping_links(folder)
+        if links:
+            # olive copies the folder into its cache and output: a link out of it would copy that file too
+            raise ModelLoadError(
+                f"{name}: '{links[0]}' in the model folder is a symlink to '{links[0].resolve()}', outside it",
+                hint="replace the link with the file it points to (cp -L), or remove it",
             )
         return _read_json(folder / "config.json")
 

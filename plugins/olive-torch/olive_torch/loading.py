@@ -6,15 +6,14 @@ Only safe formats are read: state dicts with ``weights_only=True``, safetensors,
 Two attributes that passes (olive-torch-quant) record are honoured here: ``quantization`` with
 ``library: torchao`` (the state dict holds torchao tensors, which replace the float parameters)
 and ``adapter`` (a peft LoRA adapter folder beside the weights, applied on load).
+
+A handle may come from a cache record someone else wrote, so what would run code is checked
+again here (see :mod:`olive_torch.trust`), and an adapter must lie inside the model's folder.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import logging
-import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 from olive_core.errors import IncompatibleModelError, ModelLoadError
 from olive_core.models.handler import ModelHandler
 
+from olive_torch.loaders import import_loader, loader_spec
+from olive_torch.paths import inside, model_folder
 from olive_torch.tasks import TASKS
+from olive_torch.trust import check_load_kwargs
 
 if TYPE_CHECKING:
     import torch
@@ -52,12 +54,11 @@ def load_hf_model(handle: ModelHandler) -> torch.nn.Module:
     task = handle.attributes.get("task", "feature-extraction")
     auto_class = getattr(transformers, TASKS[task].auto_class)
     trust = bool(handle.attributes.get("trust_remote_code", False))
+    load_kwargs = handle.attributes.get("load_kwargs") or {}
+    check_load_kwargs(load_kwargs, trust, f"'{handle.path}' load_kwargs")
     try:
         model = auto_class.from_pretrained(
-            handle.path,
-            revision=handle.attributes.get("revision"),
-            trust_remote_code=trust,
-            **(handle.attributes.get("load_kwargs") or {}),
+            handle.path, revision=handle.attributes.get("revision"), trust_remote_code=trust, **load_kwargs
         )
     except Exception as exc:  # transformers raises OSError, ValueError, TypeError, ImportError ...
         raise _hf_load_error(handle, exc, trust) from exc
@@ -84,13 +85,28 @@ def import_torchao(handle: ModelHandler) -> None:
             logger.setLevel(level)
 
 
+def adapter_folder(handle: ModelHandler) -> Path | None:
+    """The LoRA adapter folder the handle's ``adapter`` attribute names, inside the model's folder."""
+    relative = handle.attributes.get("adapter")
+    if not relative:
+        return None
+    base = model_folder(handle)
+    folder = inside(base, str(relative))
+    if folder is None or not folder.is_dir():
+        where = "is outside the model's folder" if folder is None else "is not a folder"
+        raise ModelLoadError(
+            f"'{handle.path}' names the peft LoRA adapter '{relative}', which {where} ('{base}')",
+            hint="an adapter travels inside the model's folder; rerun the step that attached it",
+        )
+    return folder
+
+
 def _with_adapter(model: torch.nn.Module, handle: ModelHandler) -> torch.nn.Module:
     """The model with the LoRA adapter its handle names (relative to its folder) applied: the
     same module class with LoRA layers inside, so it is called and exported like the original."""
-    relative = handle.attributes.get("adapter")
-    if not relative:
+    folder = adapter_folder(handle)
+    if folder is None:
         return model
-    folder = (Path(handle.path) if handle.type == "hf" else Path(handle.path).parent) / relative
     try:
         from peft import PeftModel
     except ImportError as exc:
@@ -147,7 +163,7 @@ def load_pytorch_model(handle: ModelHandler) -> torch.nn.Module:
         except Exception as exc:
             raise _unreadable(path, "a TorchScript module", exc) from exc
 
-    loader = import_loader(handle.attributes["model_loader"])
+    loader = import_loader(loader_spec(handle), handle.attributes.get("trusted_modules") or ())
     kwargs = handle.attributes.get("loader_kwargs") or {}
     if model_format in ("safetensors", "torch_save"):
         model = _call_loader(loader, handle, (), kwargs)
@@ -162,7 +178,7 @@ def load_pytorch_model(handle: ModelHandler) -> torch.nn.Module:
 def _call_loader(loader: Callable[..., Any], handle: ModelHandler, args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.nn.Module:
     import torch
 
-    spec = handle.attributes["model_loader"]
+    spec = loader_spec(handle)
     try:
         model = loader(*args, **kwargs)
     except Exception as exc:
@@ -228,30 +244,3 @@ def _unreadable(path: Path, what: str, exc: Exception) -> ModelLoadError:
         f"'{path}' cannot be read as {what}: {type(exc).__name__}: {first}",
         hint="the file may be truncated or damaged; save it again",
     )
-
-
-def import_loader(spec: str) -> Callable[..., Any]:
-    """Import ``"package.module:function"`` or ``"/path/to/file.py:function"``."""
-    module_name, _, attr = spec.rpartition(":")
-    try:
-        if module_name.endswith(".py"):
-            file = Path(module_name)
-            # One module per file content: editing the loader file gives a fresh import.
-            unique = "olive_torch_loader_" + hashlib.sha256(file.read_bytes()).hexdigest()[:16]
-            module = sys.modules.get(unique)
-            if module is None:
-                module_spec = importlib.util.spec_from_file_location(unique, file)
-                module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
-                module_spec.loader.exec_module(module)  # type: ignore[union-attr]
-                sys.modules[unique] = module
-        else:
-            module = importlib.import_module(module_name)
-        loader = getattr(module, attr)
-    except Exception as exc:
-        raise ModelLoadError(
-            f"model_loader '{spec}' cannot be imported: {type(exc).__name__}: {exc}",
-            hint="write it as 'package.module:function' (importable) or 'file.py:function'",
-        ) from exc
-    if not callable(loader):
-        raise ModelLoadError(f"model_loader '{spec}' is a {type(loader).__name__}, not a function")
-    return loader

@@ -1,8 +1,8 @@
 """The `pytorch` model type: a module from a loader function, a state dict, TorchScript or torch.export.
 
 The file format is recognised from its header when the handle is made (zip entries, safetensors
-header, pickle magic), without importing torch, so a wrong or damaged file fails before any
-pass runs.
+header, pickle opcodes), without importing torch, so a wrong or damaged file, or a pickled
+module, fails before any pass runs. ``model_loader`` is checked there too (:mod:`olive_torch.loaders`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from olive_core.models.hashing import hash_json, hash_path
 from olive_core.models.io_config import IoConfig
 from olive_core.models.model_type import InferenceSession, ModelType, ModelTypeConfig
 
+from olive_torch.loaders import is_file_spec, loader_file, resolve_loader
+from olive_torch.pickles import foreign_globals
+
 if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
 
@@ -40,8 +43,15 @@ class PyTorchModelConfig(ModelTypeConfig):
     )
     model_loader: str | None = Field(
         default=None,
-        description="'package.module:function' or 'file.py:function' returning the nn.Module; called with "
-        "no argument when model_path is a state dict (loaded into the module), else with model_path",
+        description="'file.py:function' (a file in the workflow's folder or below it) or 'package.module:function' "
+        "(its package must be in trusted_modules) returning the nn.Module; called with no argument when model_path "
+        "is a state dict (loaded into the module), else with model_path. The workflow runs this code",
+    )
+    trusted_modules: list[str] = Field(
+        default_factory=list,
+        description="the opt-in to run installed code: packages (top-level names, or dotted modules) a "
+        "'package.module:function' model_loader may come from; standard-library and process-spawning modules "
+        "(os, subprocess, ...) only when listed here by name",
     )
     loader_kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for model_loader")
     io_config: IoConfig | None = Field(
@@ -85,6 +95,7 @@ def detect_format(path: Path, has_loader: bool) -> str:
     if head.startswith(b"PK"):
         raise ModelLoadError(f"'{path}' is a damaged or truncated zip archive", hint="save or download it again")
     if head[:1] == b"\x80":  # a pickle: torch.save's legacy (non-zip) format
+        _refuse_pickled_objects(path)
         return "torch_save"
     if has_loader and suffix not in TORCH_SUFFIXES:
         return "loader_path"
@@ -103,6 +114,7 @@ def _zip_format(path: Path) -> str:
     if "constants.pkl" in entries or any(entry.startswith("code/") for entry in entries):
         return "torchscript"
     if "data.pkl" in entries:
+        _refuse_pickled_objects(path)
         return "torch_save"
     raise ModelLoadError(f"'{path}' is a zip archive but not one PyTorch writes", hint="check model_path")
 
@@ -123,23 +135,26 @@ def _check_safetensors(path: Path) -> None:
         ) from exc
 
 
-def _resolve_loader(spec: str, base_dir: Path) -> str:
-    module, _, function = spec.rpartition(":")
-    if not module.endswith(".py"):
-        return spec
-    file = Path(module).expanduser()
-    file = file if file.is_absolute() else base_dir / file
-    if not file.is_file():
-        raise ModelLoadError(f"model_loader file '{file}' does not exist", hint="relative paths start at the workflow's folder")
-    return f"{file.resolve()}:{function}"
+def _refuse_pickled_objects(path: Path) -> None:
+    """A torch.save file holding more than tensors: unpickling it would run code."""
+    foreign = foreign_globals(path)
+    if foreign:
+        raise ModelLoadError(
+            f"'{path}' holds a pickled module ({foreign[0]}), which olive does not unpickle: "
+            "loading it could run arbitrary code",
+            hint="save a state dict (torch.save(model.state_dict(), path)) and give model_loader; "
+            "or save the model as TorchScript (torch.jit.save) or with torch.export.save",
+        )
 
 
-def _loader_source(spec: str) -> str | None:
+def _loader_source(handle: ModelHandler) -> str | None:
     """A hash of the loader's source file, so editing the loader changes the model's identity."""
-    module = spec.rpartition(":")[0]
+    file = loader_file(handle)
     try:
-        origin = Path(module) if module.endswith(".py") else Path(importlib.util.find_spec(module).origin)  # type: ignore[union-attr,arg-type]
-        return hash_path(origin)
+        if file is None:
+            module = str(handle.attributes["model_loader"]).rpartition(":")[0]
+            file = Path(importlib.util.find_spec(module).origin)  # type: ignore[union-attr,arg-type]
+        return hash_path(file)
     except Exception:  # not findable without running it: the spec string identifies it
         return None
 
@@ -150,7 +165,10 @@ class PyTorchModelType(ModelType):
     Config = PyTorchModelConfig
 
     def create_handle(self, name: str, config: PyTorchModelConfig, base_dir: Path) -> ModelHandler:
-        loader = _resolve_loader(config.model_loader, base_dir) if config.model_loader else None
+        loader = None
+        if config.model_loader:  # checked before anything else is read: a loader runs code
+            field = f"{name}.config.model_loader"
+            loader = resolve_loader(config.model_loader, base_dir, config.trusted_modules, field)
         if config.model_path:
             path = Path(config.model_path).expanduser()
             path = (path if path.is_absolute() else base_dir / path).resolve()
@@ -164,13 +182,11 @@ class PyTorchModelType(ModelType):
             location = str(path)
         else:
             model_format = "loader"
-            location = loader.rpartition(":")[0] if loader and loader.rpartition(":")[0].endswith(".py") else str(loader)
-        return ModelHandler(
-            type="pytorch",
-            path=location,
-            io_config=config.io_config,
-            attributes={"model_format": model_format, "model_loader": loader, "loader_kwargs": dict(config.loader_kwargs)},
-        )
+            location = loader.rpartition(":")[0] if loader and is_file_spec(loader) else str(loader)
+        attributes = {"model_format": model_format, "model_loader": loader, "loader_kwargs": dict(config.loader_kwargs)}
+        if config.trusted_modules:
+            attributes["trusted_modules"] = list(config.trusted_modules)
+        return ModelHandler(type="pytorch", path=location, io_config=config.io_config, attributes=attributes)
 
     @staticmethod
     def _check_loader_use(path: Path, model_format: str, loader: str | None) -> None:
@@ -197,14 +213,29 @@ class PyTorchModelType(ModelType):
             {
                 "files": hash_path(Path(handle.path)) if exists else None,
                 "loader": loader,
-                "loader_source": _loader_source(loader) if loader else None,
+                "loader_source": _loader_source(handle) if loader else None,
                 "loader_kwargs": handle.attributes.get("loader_kwargs"),
                 "io_config": handle.io_config.model_dump(mode="json") if handle.io_config else None,
             }
         )
 
     def model_files(self, handle: ModelHandler) -> list[Path]:
+        """The weights file or folder; for a model built by its loader alone, a snapshot of the
+        state dict it builds (see :mod:`olive_torch.packaging`), so its size is its weights'."""
+        if handle.attributes.get("model_format") == "loader":
+            return [self._snapshot(handle)]
         return super().model_files(handle) if Path(handle.path).exists() else []
+
+    def package(self, handle: ModelHandler, folder: Path) -> ModelHandler:
+        from olive_torch.packaging import package_pytorch
+
+        snapshot = self._snapshot(handle) if handle.attributes.get("model_format") == "loader" else None
+        return package_pytorch(handle, folder, snapshot)
+
+    def _snapshot(self, handle: ModelHandler) -> Path:
+        from olive_torch.packaging import weights_snapshot
+
+        return weights_snapshot(handle, self.content_id(handle))
 
     def create_session(
         self, handle: ModelHandler, accelerator: AcceleratorSpec, settings: dict[str, Any]

@@ -142,3 +142,79 @@ def test_support_files_of_a_sentence_transformers_folder(make_hf_handle, minilm_
     names = {path.name for path in hf_support_files(make_hf_handle(minilm_dir))}
     assert {"config.json", "tokenizer.json", "vocab.txt", "modules.json", "1_Pooling"} <= names
     assert not any(name.endswith((".safetensors", ".bin")) for name in names)
+
+
+# -- paths from a model's own files stay inside its folder -------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the model with a file no output may receive."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.txt").write_text("not for the output")
+    return folder
+
+
+def test_modules_json_naming_folders_outside_the_model_copies_none_of_them(
+    make_hf_handle, tiny_bert_dir: Path, copy_model, outside: Path, caplog
+) -> None:
+    folder = copy_model(tiny_bert_dir)
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text("{}")
+    escaping = ["../outside", str(outside), "1_Pooling/../../outside"]
+    modules = [{"path": "1_Pooling"}, *({"path": path} for path in escaping)]
+    (folder / "modules.json").write_text(json.dumps(modules))
+    found = hf_support_files(make_hf_handle(folder))
+    assert folder / "1_Pooling" in found
+    assert not [path for path in found if "outside" in str(path)]
+    assert caplog.text.count("outside the model folder: not copied") == 3
+
+
+def test_a_support_file_or_folder_linking_outside_the_model_is_not_copied(
+    make_hf_handle, tiny_bert_dir: Path, copy_model, outside: Path
+) -> None:
+    folder = copy_model(tiny_bert_dir)
+    (folder / "1_Pooling").mkdir()
+    (folder / "modules.json").write_text(json.dumps([{"path": "1_Pooling"}]))
+    handle = make_hf_handle(folder)
+    # links added after the handle was made: as a folder from a cache record may hold them
+    (folder / "1_Pooling" / "config.json").symlink_to(outside / "secret.txt")
+    (folder / "tokenizer.json").unlink()
+    (folder / "tokenizer.json").symlink_to(outside / "secret.txt")
+    names = {path.name for path in hf_support_files(handle)}
+    assert "config.json" in names and not {"tokenizer.json", "1_Pooling"} & names
+
+
+def test_a_model_folder_with_a_symlink_leading_out_is_refused(
+    make_hf_handle, tiny_bert_dir, copy_model, outside
+) -> None:
+    folder = copy_model(tiny_bert_dir)
+    (folder / "notes.txt").symlink_to(outside / "secret.txt")
+    with pytest.raises(ModelLoadError, match="symlink") as error:
+        make_hf_handle(folder)
+    assert "notes.txt" in str(error.value) and "cp -L" in error.value.hint
+
+
+def test_a_hub_cache_snapshot_whose_files_link_to_its_blobs_is_accepted(
+    make_hf_handle, tiny_bert_dir, tmp_path
+) -> None:
+    repo = tmp_path / "models--org--tiny"
+    snapshot = repo / "snapshots" / "abc123"
+    (repo / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    for file in tiny_bert_dir.iterdir():
+        (repo / "blobs" / file.name).write_bytes(file.read_bytes())
+        (snapshot / file.name).symlink_to(Path("../../blobs") / file.name)
+    handle = make_hf_handle(snapshot)
+    assert {"config.json", "tokenizer.json"} <= {path.name for path in hf_support_files(handle)}
+
+
+@pytest.mark.parametrize("adapter", ["../outside", "/tmp", "adapter/../../outside"])
+def test_an_adapter_attribute_outside_the_model_folder_is_refused(
+    make_hf_handle, tiny_bert_dir, outside, adapter
+) -> None:
+    handle = make_hf_handle(tiny_bert_dir).derive(attributes={"adapter": adapter})
+    with pytest.raises(ModelLoadError, match="outside the model's folder") as error:
+        load_torch_model(handle)
+    assert adapter in str(error.value)

@@ -62,12 +62,42 @@ def test_content_id_changes_with_loader_kwargs(make_torch_handle) -> None:
     assert one != model_type.content_id(make_torch_handle(model_loader="nets.py:build", loader_kwargs={"width": 5}))
 
 
-def test_a_pickled_module_is_refused(make_torch_handle) -> None:
-    handle = make_torch_handle(model_path="pickled_module.pt", model_loader="nets.py:build")
-    with pytest.raises(ModelLoadError, match="pickled") as error:
-        load_torch_model(handle)
-    assert "pickled_module.pt" in str(error.value)
+@pytest.mark.parametrize("model_loader", [None, "nets.py:build"])
+def test_a_pickled_module_is_named_a_pickled_module_not_a_state_dict(make_torch_handle, model_loader) -> None:
+    with pytest.raises(ModelLoadError, match="a pickled module .*which olive does not unpickle") as error:
+        make_torch_handle(model_path="pickled_module.pt", model_loader=model_loader)
+    assert "pickled_module.pt" in str(error.value) and "torch.nn.modules.linear.Linear" in str(error.value)
+    assert "state dict" not in str(error.value).split("hint:")[0]
     assert "state_dict" in error.value.hint and "TorchScript" in error.value.hint
+
+
+@pytest.mark.parametrize(
+    ("save_kwargs", "what"),
+    [({"pickle_protocol": 4}, "module"), ({"_use_new_zipfile_serialization": False}, "module"), ({}, "os.system")],
+)
+def test_a_pickle_of_any_object_is_refused_from_its_opcodes_without_unpickling(
+    make_torch_handle, tmp_path, save_kwargs, what
+) -> None:
+    import torch
+
+    path = tmp_path / "object.pt"
+    if what == "os.system":  # what a malicious file holds: a call to os.system on unpickling
+        path.write_bytes(b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.")
+    else:
+        torch.save(torch.nn.Sequential(torch.nn.Linear(4, 3)), path, **save_kwargs)
+    with pytest.raises(ModelLoadError, match="pickled module") as error:
+        make_torch_handle(model_path=str(path), model_loader="nets.py:build")
+    assert ("os.system" if what == "os.system" else "torch.nn.modules") in str(error.value)
+
+
+def test_a_legacy_state_dict_is_still_a_state_dict(make_torch_handle, torch_files, tmp_path) -> None:
+    import torch
+
+    state = torch.load(torch_files / "state.pt", weights_only=True)
+    torch.save(state, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    handle = make_torch_handle(model_path=str(tmp_path / "legacy.pt"), model_loader="nets.py:build")
+    assert handle.attributes["model_format"] == "torch_save"
+    assert torch.equal(load_torch_model(handle).lin.weight, state["lin.weight"])
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,95 @@
+"""A `pytorch` model as files: what its size is measured on, and what an output folder holds.
+
+A model given only by its loader has no weights on disk: its files are a state-dict snapshot of
+the module the loader builds (written once per process), so its size is the bytes of its
+parameters and persistent buffers, not the size of the loader's source. In an output folder
+the loader file is copied beside the weights and named relatively in model.json, so the folder
+can be moved and loaded elsewhere.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from olive_core.models.handler import ModelHandler
+
+from olive_torch.loaders import loader_file
+
+if TYPE_CHECKING:
+    import torch
+
+
+@functools.cache
+def _snapshot_root() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="olive-torch-weights-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
+def weights_snapshot(handle: ModelHandler, key: str) -> Path:
+    """The state dict of the module the handle's loader builds, saved under a folder named by
+    ``key`` (the model's content id): ``model.safetensors``, or ``model.pt`` for tensor
+    subclasses (torchao) that safetensors cannot hold."""
+    folder = _snapshot_root() / key
+    done = [path for path in (folder / "model.safetensors", folder / "model.pt") if path.is_file()]
+    if done:
+        return done[0]
+    import torch
+
+    from olive_torch.loading import load_torch_model
+
+    state = load_torch_model(handle).state_dict()
+    staging = Path(tempfile.mkdtemp(dir=_snapshot_root()))
+    if any(type(tensor) is not torch.Tensor for tensor in state.values()):
+        torch.save(dict(state), staging / "model.pt")
+    else:
+        from safetensors.torch import save_file
+
+        save_file(_unshared(state), str(staging / "model.safetensors"))
+    for file in staging.iterdir():
+        file.chmod(0o644)  # copied as it is into output folders, which are meant to be shared
+    staging.replace(folder)
+    return weights_snapshot(handle, key)
+
+
+def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """safetensors refuses tensors that share memory (tied weights): copy the repeats."""
+    seen: set[int] = set()
+    result = {}
+    for name, tensor in state.items():
+        tensor = tensor.detach().contiguous()
+        pointer = tensor.untyped_storage().data_ptr()
+        result[name] = tensor.clone() if pointer in seen else tensor
+        seen.add(pointer)
+    return result
+
+
+def package_pytorch(handle: ModelHandler, folder: Path, snapshot: Path | None) -> ModelHandler:
+    """The handle with what it names besides its model files made relative to ``folder``, where
+    those files were copied: its ``file.py`` loader is copied in; a loader-only model, packaged as
+    the weights ``snapshot``, becomes a state dict for the same loader."""
+    attributes = dict(handle.attributes)
+    if snapshot is not None:
+        attributes["model_format"] = "safetensors" if snapshot.suffix == ".safetensors" else "torch_save"
+    source = loader_file(handle)
+    if source is not None:
+        target = _free_name(folder, source)
+        if not target.exists():
+            shutil.copy2(source, target)
+        attributes["model_loader"] = f"{target.name}:{str(attributes['model_loader']).rpartition(':')[2]}"
+    return handle.model_copy(update={"attributes": attributes})
+
+
+def _free_name(base: Path, source: Path) -> Path:
+    """``base / source.name``, or a numbered name when a different file already has it."""
+    target = base / source.name
+    number = 1
+    while target.exists() and target.read_bytes() != source.read_bytes():
+        target = base / f"{source.stem}-{number}{source.suffix}"
+        number += 1
+    return target
