@@ -306,3 +306,32 @@ def test_a_pass_returning_another_type_than_it_declares_fails_clearly(write_work
     result = run(write_workflow(), manager=toy_manager)
     assert not result.ok
     assert "ToyScale declares 'onnx' outputs but returned a 'toy' model" in result.candidates[0].error
+
+
+@pytest.mark.parametrize("output_dir", [".", ".."])
+def test_an_output_folder_holding_the_workflow_is_refused_before_any_work(write_workflow, toy_manager, tmp_path, output_dir):
+    from olive_core.errors import ConfigError
+
+    path = write_workflow(engine={"output_dir": output_dir, "cache": {"type": "local", "config": {"dir": "cache"}}})
+    with pytest.raises(ConfigError, match=r"engine.output_dir: the output folder .* holds the workflow's own folder"):
+        run(path, manager=toy_manager)
+    assert not (tmp_path / "cache" / "artifacts").exists() or not any((tmp_path / "cache" / "artifacts").iterdir())
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(write_workflow, toy_manager, tmp_path):
+    from olive_core.errors import ConfigError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=r"the output folder '.*a-file/out' cannot be written: '.*a-file' is a file"):
+        run(write_workflow(), manager=toy_manager, output_dir=blocker / "out")
+    with pytest.raises(ConfigError, match=r"the output folder '/proc/olive-out' cannot be written"):
+        run(write_workflow(), manager=toy_manager, output_dir="/proc/olive-out")  # read-only even for root
+    assert not any((tmp_path / "cache").glob("artifacts/*/*"))
+
+
+def test_an_input_model_inside_the_output_folder_is_refused(write_workflow, toy_manager, toy_model, tmp_path):
+    from olive_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="lies in the output folder"):
+        run(write_workflow(), manager=toy_manager, output_dir=toy_model.parent)

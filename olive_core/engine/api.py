@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,7 @@ from olive_core.config.validation import resolve_workflow
 from olive_core.config.workflow import WorkflowConfig
 from olive_core.engine.engine import Engine, EventSink
 from olive_core.engine.result import WorkflowResult
-from olive_core.errors import CacheError, OliveError
+from olive_core.errors import CacheError, ConfigError, OliveError
 from olive_core.plugins import OlivePluginManager, create_plugin_manager
 from olive_core.redaction import Redactor
 
@@ -63,9 +65,48 @@ def open_cache(workflow: ResolvedWorkflow, cache_dir: str | Path | None = None) 
 
 
 def resolve_output_dir(workflow: ResolvedWorkflow, output_dir: str | Path | None) -> Path:
-    if output_dir is not None:
-        return Path(output_dir).resolve()
-    return (workflow.base_dir / workflow.config.engine.output_dir).resolve()
+    """The output folder, checked before any work: a run must not fail at its very end."""
+    if output_dir is not None:  # from --output-dir: no field of the workflow to name
+        folder, field = Path(output_dir).resolve(), ""
+    else:
+        folder, field = (workflow.base_dir / workflow.config.engine.output_dir).resolve(), "engine.output_dir"
+    check_output_dir(folder, workflow, field)
+    return folder
+
+
+def check_output_dir(folder: Path, workflow: ResolvedWorkflow, field: str = "") -> None:
+    """Refuse an output folder that holds the workflow's own folder, or that cannot be written.
+
+    A run replaces the output's model folders and run.json; the workflow's folder (its data,
+    its loader, maybe its model) must never be among what it manages.
+    """
+    if workflow.source is not None and workflow.base_dir.resolve().is_relative_to(folder):
+        raise ConfigError(
+            f"the output folder '{folder}' holds the workflow's own folder '{workflow.base_dir}'",
+            path=field,
+            source=workflow.source,
+            hint="write the output to a folder of its own, e.g. engine.output_dir: output",
+        )
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    reason = None
+    if not existing.is_dir():
+        reason = f"'{existing}' is a file"
+    else:
+        try:
+            probe, name = tempfile.mkstemp(prefix=".olive-write-probe-", dir=existing)
+            os.close(probe)
+            os.unlink(name)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+    if reason is not None:
+        raise ConfigError(
+            f"the output folder '{folder}' cannot be written: {reason}",
+            path=field,
+            source=workflow.source,
+            hint="choose a writable folder with -o/--output-dir or engine.output_dir",
+        )
 
 
 def create_engine(

@@ -86,6 +86,14 @@ class Engine:
 
     def input_model(self) -> ModelHandler:
         handle = self.model_type.create_handle("input_model", self.workflow.input_model.config, self.workflow.base_dir)
+        if Path(handle.path).exists() and Path(handle.path).resolve().is_relative_to(self.output_dir):
+            raise ConfigError(
+                f"the input model '{handle.path}' lies in the output folder '{self.output_dir}', whose "
+                "model folders every run replaces",
+                path="input_model.config",
+                source=self.workflow.source,
+                hint="copy the model elsewhere, or write the output to another folder",
+            )
         self.model_type.check(handle)
         return handle.model_copy(update={"id": self.model_type.content_id(handle)})
 

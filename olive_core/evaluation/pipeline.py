@@ -97,8 +97,19 @@ class DataPipeline:
         name = self.data.name
         load = self.data.load
         samples = self._run_step(load, None, f"data.{name}.load")
+        if isinstance(samples, list) and not samples:
+            files = ", ".join(f"'{path}'" for path in load.cls().source_files(load.config, self.context))
+            raise DataError(
+                f"data '{name}' has no samples: its loader ('{load.type}') read none" + (f" from {files}" if files else ""),
+                hint=f"check data.{name}.load.config" + (" and that the file holds data" if files else ""),
+            )
         for index, step in enumerate(self.data.preprocess):
             samples = self._run_step(step, samples, f"data.{name}.preprocess.{index}")
+            if isinstance(samples, list) and not samples:
+                raise DataError(
+                    f"data '{name}' has no samples left after data.{name}.preprocess.{index} ('{step.type}')",
+                    hint=f"check the config of data.{name}.preprocess.{index}",
+                )
         if not isinstance(samples, list):
             raise DataError(
                 f"data '{name}': the load and pre-process steps gave a {type(samples).__name__}, not a list of samples",

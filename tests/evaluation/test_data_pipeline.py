@@ -98,3 +98,10 @@ def test_missing_data_file_is_named_when_evaluating(
     evaluator = make_evaluator(make_workflow(data=data_section("missing.jsonl")))
     with pytest.raises(DataError, match=r"JSON Lines file '.*missing.jsonl' does not exist"):
         evaluator.batches("eval")
+
+
+def test_an_empty_data_file_is_named(tmp_path: Path, make_workflow: Callable[..., Any], make_evaluator: Callable[..., Any]) -> None:
+    (tmp_path / "empty.jsonl").write_text("\n")
+    evaluator = make_evaluator(make_workflow(data=data_section("empty.jsonl")))
+    with pytest.raises(DataError, match=r"data 'eval' has no samples: its loader \('jsonl'\) read none from '.*empty.jsonl'"):
+        evaluator.batches("eval")
