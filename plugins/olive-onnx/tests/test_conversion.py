@@ -253,3 +253,94 @@ def test_a_quantized_pytorch_model_is_refused_before_the_exporter_runs(hf_bert_d
     (folder / "config.json").write_text(json.dumps({**config, "quantization_config": {"quant_method": "torchao"}}))
     with pytest.raises(IncompatibleModelError, match="torchao-quantized"):
         OnnxConversion().check_input(hf_handle(folder), OnnxConversionConfig(), PassContext(accelerator=CPU))
+
+
+# -- TorchScript input models -------------------------------------------------------------------
+
+TORCHSCRIPT_IO = {
+    "input_names": ["x"],
+    "input_shapes": [[2, 4]],
+    "input_types": ["float32"],
+    "output_names": ["y", "z"],
+    "dynamic_axes": {"x": {0: "batch_size"}, "y": {0: "batch_size"}, "z": {0: "batch_size"}},
+}
+
+
+@pytest.fixture(scope="module")
+def torchscript_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scripted module with two outputs, saved with torch.jit.save: what torch.jit.load gives back."""
+    import torch
+
+    class TwoHeads(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = torch.nn.Linear(4, 8)
+            self.head = torch.nn.Linear(8, 3)
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            hidden = torch.relu(self.proj(x))
+            return self.head(hidden), hidden.sum(dim=-1)
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("torchscript") / "scripted.pt"
+    torch.jit.save(torch.jit.script(TwoHeads().eval()), str(path))
+    return path
+
+
+def torchscript_handle(path: Path) -> ModelHandler:
+    from olive_torch.pytorch_model import PyTorchModelConfig, PyTorchModelType
+
+    config = PyTorchModelConfig(model_path=path.name, io_config=TORCHSCRIPT_IO)
+    handle = PyTorchModelType().create_handle("input_model", config, path.parent)
+    assert handle.attributes["model_format"] == "torchscript"
+    return handle
+
+
+@pytest.mark.parametrize("exporter", ["torchscript", "dynamo"])
+def test_a_torchscript_model_converts_with_either_exporter(torchscript_file: Path, tmp_path: Path, exporter) -> None:
+    import onnxruntime
+    import torch
+
+    result, context = convert(torchscript_handle(torchscript_file), tmp_path / "out", exporter=exporter)
+    assert context.report["exporter"] == exporter and context.report["max_abs_diff"] < 1e-5
+    session = onnxruntime.InferenceSession(result.path, providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["y", "z"]
+    x = torch.randn(5, 4)  # a batch size the export never saw
+    expected = torch.jit.load(str(torchscript_file))(x)
+    for got, want in zip(session.run(None, {"x": x.numpy()}), expected):
+        np.testing.assert_allclose(got, want.detach().numpy(), atol=1e-5)
+
+
+def test_a_torchscript_model_torch_export_cannot_read_is_refused_with_the_other_exporter_offered(
+    torchscript_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch._export.converter
+
+    def unreadable(self, *args):
+        raise RuntimeError("Unsupported node prim::PythonOp")
+
+    monkeypatch.setattr(torch._export.converter.TS2EPConverter, "__init__", unreadable)
+    with pytest.raises(PassError, match="dynamo exporter cannot convert this model") as error:
+        convert(torchscript_handle(torchscript_file), tmp_path / "out", exporter="dynamo")
+    assert "prim::PythonOp" in error.value.reason and "exporter: torchscript" in error.value.hint
+
+
+# -- files from outside the model's folder ------------------------------------------------------
+
+
+def test_extra_files_a_handle_lists_outside_its_folder_are_not_copied(tmp_path: Path) -> None:
+    source = """
+        import torch
+
+        def build():
+            return torch.nn.Linear(4, 3)
+    """
+    secret = tmp_path.parent / f"{tmp_path.name}-secret.txt"
+    secret.write_text("not for the output")
+    (tmp_path / "notes.txt").write_text("travels with the model")
+    # as a cache record someone else wrote could list them
+    model = pytorch_handle(tmp_path, source).model_copy(update={"files": [str(secret), str(tmp_path / "notes.txt")]})
+    result, context = convert(model, tmp_path / "out")
+    assert [Path(f).name for f in result.files] == ["notes.txt"]
+    assert not (tmp_path / "out" / secret.name).exists()
+    assert any("outside its folder" in warning for warning in context.warnings)

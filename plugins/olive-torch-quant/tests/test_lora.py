@@ -136,3 +136,14 @@ def test_refusals(classifier, mlp, adapted, run_pass) -> None:
         TorchAOQuantization().check_input(adapted[0], TorchAOQuantization.Config(), context())
     with pytest.raises(IncompatibleModelError, match="carries a LoRA adapter"):
         LoRAFinetuning().check_input(adapted[0], LoRAFinetuning.Config(data="train"), context())
+
+
+@pytest.mark.parametrize("adapter", ["../elsewhere", "/tmp"])
+def test_merge_refuses_an_adapter_attribute_outside_the_model_folder(mlp: ModelHandler, adapter: str) -> None:
+    # a handle from a cache record someone else wrote must not make peft read (or the hub fetch) it
+    from olive_core.errors import ModelLoadError
+    from olive_torch_quant.merge import MergeLoRAConfig
+
+    model = mlp.derive(attributes={"adapter": adapter})
+    with pytest.raises(ModelLoadError, match="outside the model's folder"):
+        MergeLoRA().check_input(model, MergeLoRAConfig(), context())

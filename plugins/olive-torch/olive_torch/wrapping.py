@@ -4,15 +4,20 @@ Exporters trace positional tensors and the runtime returns outputs by position, 
 take keyword arguments and return ``ModelOutput`` objects with extra fields (pooler output, the
 key/value cache). The wrapper bridges the two, so the traced graph has exactly the inputs and
 outputs the io config names.
+
+A TorchScript model needs one more step before an exporter sees it (:func:`wrap_for_export`):
+the TorchScript exporter's tracer does not find a ScriptModule called from a Python module, and
+torch.export cannot read TorchScript at all.
 """
 
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from olive_core.errors import ConfigError
+from olive_core.errors import ConfigError, IncompatibleModelError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.io_config import IoConfig
 
@@ -54,6 +59,40 @@ def wrap_for_io(model: torch.nn.Module, handle: ModelHandler, io_config: IoConfi
             return self
 
     return IoModule().eval()
+
+
+def wrap_for_export(
+    model: torch.nn.Module, handle: ModelHandler, io_config: IoConfig, example: tuple[Any, ...], exporter: str
+) -> torch.nn.Module:
+    """:func:`wrap_for_io`'s module in a form ``exporter`` (``torchscript`` or ``dynamo``) can trace.
+
+    For a TorchScript model: the TorchScript exporter gets the wrapper traced by
+    ``torch.jit.trace`` (which records the ScriptModule's call; the exporter then reads that
+    graph as it is); torch.export gets the model converted to an fx graph by torch's
+    TorchScript converter, which raises :class:`IncompatibleModelError` for what it cannot read.
+    """
+    import torch
+
+    wrapped = wrap_for_io(model, handle, io_config)
+    if not isinstance(model, torch.jit.ScriptModule):
+        return wrapped
+    if exporter == "torchscript":
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.jit's deprecation and tracer warnings: nothing a user can act on
+            return torch.jit.trace(wrapped, example, check_trace=False, strict=False)
+    try:
+        from torch._export.converter import TS2EPConverter  # torch's own, not yet public
+
+        with torch.no_grad():
+            graph = TS2EPConverter(model, example).convert().module()
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise IncompatibleModelError(
+            f"torch.export cannot read the TorchScript model '{handle.path}': torch's TorchScript converter "
+            f"failed: {type(exc).__name__}: {first[:300]}",
+            hint="use exporter: torchscript, which exports TorchScript as it is",
+        ) from exc
+    return wrap_for_io(graph, handle, io_config)
 
 
 def forward_parameters(model: Any) -> list[str] | None:

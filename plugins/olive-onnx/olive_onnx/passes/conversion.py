@@ -90,7 +90,8 @@ class OnnxConversion(Pass):
         from olive_torch.wrapping import wrap_for_io
 
         io_config = resolve_io_config(model)
-        module = wrap_for_io(load_torch_model(_with_attention(model, config)), model, io_config)
+        loaded = load_torch_model(_with_attention(model, config))
+        module = wrap_for_io(loaded, model, io_config)
         example = _example_args(model, io_config)
         with torch.no_grad():
             module(*example)  # io mistakes surface here with their own message, not inside an exporter
@@ -99,13 +100,13 @@ class OnnxConversion(Pass):
         target = output_dir / MODEL_FILE_NAME
         with tempfile.TemporaryDirectory(dir=output_dir, prefix=".export-") as staging:
             exported = Path(staging) / MODEL_FILE_NAME
-            _export(module, example, exported, io_config, config)
+            _export(_exportable(loaded, model, io_config, example, config), example, exported, io_config, config)
             opset = _resave(exported, output_dir, external)
 
         io_config = _match_graph_inputs(target, io_config, context)
         max_diff = _check_against_torch(target, module, model, io_config, config)
         files = [str(f) for f in sorted(output_dir.glob(f"{MODEL_FILE_NAME}.data"))]
-        files += [str(f) for f in _copy_support_files(model, output_dir)]
+        files += [str(f) for f in _copy_support_files(model, output_dir, context)]
 
         if opset != config.target_opset:
             context.warn(f"the {config.exporter} exporter wrote opset {opset}, not the requested {config.target_opset}")
@@ -148,6 +149,23 @@ def _example_args(model: ModelHandler, io_config: IoConfig) -> tuple[torch.Tenso
 
     inputs = dummy_inputs(model)
     return tuple(inputs[name] for name in io_config.input_names)
+
+
+def _exportable(
+    loaded: torch.nn.Module,
+    model: ModelHandler,
+    io_config: IoConfig,
+    example: tuple[Any, ...],
+    config: OnnxConversionConfig,
+) -> torch.nn.Module:
+    """The module the exporter traces; a TorchScript model is prepared for it (see wrap_for_export)."""
+    from olive_torch.wrapping import wrap_for_export
+
+    try:
+        return wrap_for_export(loaded, model, io_config, example, config.exporter)
+    except IncompatibleModelError as exc:
+        reason = f"the {config.exporter} exporter cannot convert this model: {exc.message}"
+        raise PassError(PASS_NAME, reason, hint=exc.hint) from exc
 
 
 def _is_large(module: torch.nn.Module) -> bool:
@@ -354,14 +372,25 @@ def _compare(name: str, want: np.ndarray, got: np.ndarray, shapes: tuple[Any, ..
 # -- support files ------------------------------------------------------------------------------
 
 
-def _copy_support_files(model: ModelHandler, output_dir: Path) -> list[Path]:
-    """Config, tokenizer and pooling files, plus the input's own extra files, beside model.onnx."""
+def _copy_support_files(model: ModelHandler, output_dir: Path, context: PassContext) -> list[Path]:
+    """Config, tokenizer and pooling files, plus the input's own extra files, beside model.onnx.
+
+    Extra files come from the handle, which may come from a cache record someone else wrote:
+    only those inside the model's folder are copied.
+    """
+    from olive_torch.paths import escaping_links, is_inside, model_folder
+
     sources: list[Path] = []
     if model.type == "hf":
         from olive_torch.hf_model import hf_support_files
 
         sources += hf_support_files(model)
-    sources += [Path(f) for f in model.files]
+    folder = model_folder(model) if not model.attributes.get("hub_id") else None
+    for file in map(Path, model.files):
+        if folder is not None and is_inside(file, folder) and not (file.is_dir() and escaping_links(file, folder)):
+            sources.append(file)
+        else:
+            context.warn(f"'{file}' is listed with the model but lies outside its folder: not copied")
     copied: list[Path] = []
     for source in sources:
         destination = output_dir / source.name
