@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from olive_core.errors import ModelLoadError
 from olive_core.models.handler import ModelHandler
 
 from olive_torch.loaders import loader_file
@@ -78,6 +79,11 @@ def package_pytorch(handle: ModelHandler, folder: Path, snapshot: Path | None) -
         attributes["model_format"] = "safetensors" if snapshot.suffix == ".safetensors" else "torch_save"
     source = loader_file(handle)
     if source is not None:
+        if not source.is_file():
+            raise ModelLoadError(
+                f"the model's loader file '{source}' does not exist, so its output folder cannot hold it",
+                hint="put the loader file back where the workflow named it, and run again",
+            )
         target = _free_name(folder, source)
         if not target.exists():
             shutil.copy2(source, target)

@@ -88,3 +88,15 @@ def test_an_output_folder_names_its_loader_relatively_and_loads_after_a_move(
     assert described["attributes"]["model_format"] in ("safetensors", "torch_save")
     (y,) = _load_moved(moved)
     np.testing.assert_allclose(y, expected[0])
+
+
+def test_packaging_a_model_whose_loader_file_is_gone_is_a_load_error(make_torch_handle, torch_files, tmp_path) -> None:
+    from olive_core.errors import ModelLoadError
+
+    shutil.copy(torch_files / "nets.py", tmp_path / "gone.py")
+    handle = make_torch_handle(model_path="state.safetensors", model_loader="nets.py:build")
+    handle = handle.derive(attributes={"model_loader": f"{tmp_path / 'gone.py'}:build"})
+    (tmp_path / "gone.py").unlink()
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ModelLoadError, match="gone.py' does not exist"):
+        PyTorchModelType().package(handle, tmp_path / "out")
