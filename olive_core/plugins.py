@@ -1,9 +1,10 @@
 """Plugin discovery: a fresh plugin manager per call, with an entry-point loop we own.
 
 pluggy's ``load_setuptools_entrypoints`` lets one broken plugin abort everything; here each
-entry point loads in its own ``try``, a failure is recorded and reported as a one-line warning
-(an error with ``OLIVE_STRICT_PLUGINS=1``), and discovery imports only the plugins' light entry
-modules.
+entry point loads in its own ``try``, and a plugin that cannot be used (an import error, another
+plugin API, a misspelled hook, a component name another plugin already registered) is refused
+on its own: recorded, reported as a one-line warning (an error with ``OLIVE_STRICT_PLUGINS=1``),
+and the other plugins keep working. Discovery imports only the plugins' light entry modules.
 
 Environment variables:
 
@@ -29,7 +30,7 @@ from typing import Any
 import pluggy
 
 from olive_core import hookspecs
-from olive_core.errors import PluginError
+from olive_core.errors import PluginError, did_you_mean
 from olive_core.registry import KINDS, PluginFailure, PluginSource, Registry
 from olive_core.version import PLUGIN_API_VERSION, __version__
 
@@ -66,6 +67,8 @@ class OlivePluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.sources: dict[str, PluginSource] = {}
         self.failures: list[PluginFailure] = []
+        #: installed plugins skipped by OLIVE_DISABLE_PLUGINS or ``disabled``
+        self.disabled: list[PluginSource] = []
         self._registry: Registry | None = None
         self.tracing = False
         #: how this manager was made, so a worker process can make an equal one
@@ -74,10 +77,18 @@ class OlivePluginManager(pluggy.PluginManager):
     # -- loading -------------------------------------------------------------------------
 
     def register_plugin(self, module: ModuleType, source: PluginSource) -> None:
-        """Register one plugin module after checking the core API version it declares."""
+        """Register one plugin module after checking the API version it declares and its hook names."""
         check_api_version(module, source)
+        check_hook_names(self, module, source)
         self.register(module, name=source.name)
         self.sources[source.name] = source
+
+    def refuse(self, name: str, error: str) -> None:
+        """Take back a registered plugin that turned out unusable, and record why."""
+        source = self.sources.pop(name, None) or PluginSource(name, name, "")
+        if self.has_plugin(name):
+            self.unregister(name=name)
+        self.record_failure(name, source.distribution, source.version, error)
 
     def record_failure(self, name: str, distribution: str, version: str, error: BaseException | str) -> None:
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
@@ -100,28 +111,30 @@ class OlivePluginManager(pluggy.PluginManager):
         return self._registry
 
     def _build_registry(self) -> Registry:
+        """Call each plugin's registration hooks, a plugin at a time, in the order plugins loaded.
+
+        A plugin's components enter the registry together or not at all: one that fails in a
+        hook, or registers a name an earlier plugin has, is refused whole and the rest go on.
+        """
         registry = Registry()
         registry.failures = self.failures
-        for kind, hook_name in KINDS.items():
-            hook = getattr(self.hook, hook_name)
-            # Each implementation is called with a registrar bound to its own plugin, so that a
-            # duplicate name can name both distributions. Plugins registered first come first.
-            for impl in reversed(hook.get_hookimpls()):
-                source = self.sources.get(impl.plugin_name) or PluginSource(impl.plugin_name, impl.plugin_name, "")
-                register = registry.registrar(kind, source)
-                if self.tracing:
-                    print(f"[olive trace] {hook_name}(register) -> {impl.plugin_name}", file=sys.stderr)
-                kwargs = {"register": register} if "register" in impl.argnames else {}
-                try:
-                    impl.function(**kwargs)
-                except PluginError:
-                    raise
-                except Exception as exc:
-                    raise PluginError(
-                        f"plugin '{source.name}' ({source}) failed in {hook_name}: {type(exc).__name__}: {exc}",
-                        hint=f"report this to the authors of {source.distribution}, or disable it "
-                        f"with OLIVE_DISABLE_PLUGINS={source.name}",
-                    ) from exc
+        registry.disabled = self.disabled
+        for name, _plugin in list(self.list_name_plugin()):
+            source = self.sources.get(name) or PluginSource(name, name, "")
+            batch = registry.batch(source)
+            try:
+                for kind, hook_name in KINDS.items():
+                    impl = next((i for i in getattr(self.hook, hook_name).get_hookimpls() if i.plugin_name == name), None)
+                    if impl is None:
+                        continue
+                    if self.tracing:
+                        print(f"[olive trace] {hook_name}(register) -> {name}", file=sys.stderr)
+                    _call_registration(impl, batch.registrar(kind), source, hook_name)
+                registry.add_batch(batch)
+            except PluginError as exc:
+                if name == BUILTIN_PLUGINS[0]:
+                    raise  # core's own components are not optional
+                self.refuse(name, exc.message)
         return registry
 
     def plugin_infos(self) -> list[PluginInfo]:
@@ -144,20 +157,49 @@ class OlivePluginManager(pluggy.PluginManager):
         return infos
 
 
+def _call_registration(impl: Any, register: Any, source: PluginSource, hook_name: str) -> None:
+    kwargs = {"register": register} if "register" in impl.argnames else {}
+    try:
+        impl.function(**kwargs)
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"plugin '{source.name}' ({source}) failed in {hook_name}: {type(exc).__name__}: {exc}",
+            hint=f"report this to the authors of {source.distribution}, or disable it "
+            f"with OLIVE_DISABLE_PLUGINS={source.name}",
+        ) from exc
+
+
 def check_api_version(module: ModuleType, source: PluginSource) -> None:
     """Refuse, in one line, a plugin built for another major version of the plugin API."""
     declared = getattr(module, "olive_plugin_api", None)
+    major = PLUGIN_API_VERSION.split(".")[0]
     if declared is None:
         raise PluginError(
-            f"plugin '{source.name}' ({source}) does not declare olive_plugin_api; "
-            f"olive-core {__version__} expects plugin API {PLUGIN_API_VERSION}"
+            f"plugin '{source.name}' ({source}) does not declare olive_plugin_api; this olive-core "
+            f"provides plugin API {PLUGIN_API_VERSION} (set olive_plugin_api = \"{PLUGIN_API_VERSION}\" in the plugin)"
         )
-    if str(declared).split(".")[0] != PLUGIN_API_VERSION.split(".")[0]:
+    if str(declared).split(".")[0] != major:
         raise PluginError(
-            f"plugin '{source.name}' ({source}) targets plugin API {declared}, but olive-core "
-            f"{__version__} provides {PLUGIN_API_VERSION}; install a release of "
-            f"{source.distribution} built for olive-core {PLUGIN_API_VERSION.split('.')[0]}.x"
+            f"plugin '{source.name}' ({source}) targets plugin API {declared}, but this olive-core "
+            f"({__version__}) provides plugin API {PLUGIN_API_VERSION}; install a release of "
+            f"{source.distribution} built for plugin API {major}.x"
         )
+
+
+def check_hook_names(manager: pluggy.PluginManager, module: Any, source: PluginSource) -> None:
+    """Refuse a plugin that marks a function as a hook the contract does not have (a typo)."""
+    for attribute in dir(module):
+        if manager.parse_hookimpl_opts(module, attribute) is None:
+            continue
+        if not hasattr(hookspecs, attribute):
+            known = [*hookspecs.REGISTRATION_HOOKS, *hookspecs.LIFECYCLE_HOOKS]
+            suggestion = did_you_mean(attribute, known)
+            raise PluginError(
+                f"plugin '{source.name}' ({source}) implements '{attribute}', which is not an olive hook"
+                + (f"; {suggestion}" if suggestion else "")
+            )
 
 
 def create_plugin_manager(
@@ -187,7 +229,6 @@ def create_plugin_manager(
         if module_name in skip or manager.has_plugin(module_name):
             continue
         _load_one(manager, module_name, PluginSource(module_name, module_name, "(OLIVE_PLUGINS)"), lambda m=module_name: importlib.import_module(m))
-    manager.check_pending()
     return manager
 
 
@@ -196,7 +237,10 @@ def _load_entry_points(manager: OlivePluginManager, skip: set[str]) -> None:
         dist = entry_point.dist
         dist_name = dist.metadata["Name"] if dist is not None else "?"
         dist_version = dist.version if dist is not None else "?"
-        if entry_point.name in skip or dist_name in skip or manager.has_plugin(entry_point.name):
+        if entry_point.name in skip or dist_name in skip:
+            manager.disabled.append(PluginSource(entry_point.name, dist_name, dist_version))
+            continue
+        if manager.has_plugin(entry_point.name):
             continue
         _load_one(manager, entry_point.name, PluginSource(entry_point.name, dist_name, dist_version), entry_point.load)
 
@@ -205,10 +249,16 @@ def _load_one(manager: OlivePluginManager, name: str, source: PluginSource, load
     try:
         module = load()
         manager.register_plugin(module, source)
-    except PluginError as exc:
-        manager.record_failure(name, source.distribution, source.version, exc.message)
-    except Exception as exc:  # any failure in a third-party import is that plugin's, not ours
-        manager.record_failure(name, source.distribution, source.version, exc)
+    except Exception as exc:  # any failure in a third-party plugin is that plugin's, not ours
+        if manager.has_plugin(name):  # pluggy adds hooks one by one: take back a partial plugin
+            manager.unregister(name=name)
+        if isinstance(exc, PluginError):
+            reason: BaseException | str = exc.message
+        elif isinstance(exc, pluggy.PluginValidationError):  # a hook whose arguments the spec lacks
+            reason = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        else:
+            reason = exc
+        manager.record_failure(name, source.distribution, source.version, reason)
 
 
 def _enable_tracing(manager: OlivePluginManager) -> None:

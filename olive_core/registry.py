@@ -150,9 +150,15 @@ class Registry:
     def __init__(self) -> None:
         self._components: dict[str, dict[str, Component]] = {kind: {} for kind in KINDS}
         self.failures: list[PluginFailure] = []
+        #: installed plugins that were disabled, so a hint does not say "pip install" them
+        self.disabled: list[PluginSource] = []
 
     def registrar(self, kind: str, source: PluginSource) -> Registrar:
         return Registrar(self, kind, source)
+
+    def batch(self, source: PluginSource) -> RegistrationBatch:
+        """Collects one plugin's registrations, to be added together by :meth:`add_batch`."""
+        return RegistrationBatch(source)
 
     def add(self, component: Component) -> None:
         existing = self._components[component.kind].get(component.name)
@@ -164,6 +170,24 @@ class Registry:
                 f"OLIVE_DISABLE_PLUGINS={component.source.name}",
             )
         self._components[component.kind][component.name] = component
+
+    def add_batch(self, batch: RegistrationBatch) -> None:
+        """Add all of a plugin's components, or none when one of them clashes."""
+        seen: set[tuple[str, str]] = set()
+        for component in batch.components:
+            key = (component.kind, component.name)
+            existing = self._components[component.kind].get(component.name)
+            if key in seen or existing is not None:
+                first = existing.source if existing is not None else component.source
+                raise PluginError(
+                    f"{KIND_LABELS[component.kind]} '{component.name}' is registered twice: by {first} "
+                    f"and by {component.source}; {component.source.distribution} is not loaded",
+                    hint="uninstall one of the two distributions, or disable one with "
+                    f"OLIVE_DISABLE_PLUGINS={component.source.name}",
+                )
+            seen.add(key)
+        for component in batch.components:
+            self._components[component.kind][component.name] = component
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._components[kind])
@@ -194,7 +218,7 @@ class Registry:
             message += f"; {suggestion}"
         elif known:
             shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
-            message += f"; installed {label}s: {shown}"
+            message += f"; installed {KIND_PLURALS[kind]}: {shown}"
         return message
 
     def unknown_hint(self, kind: str, name: str) -> str | None:
@@ -203,6 +227,12 @@ class Registry:
             failed = next((f for f in self.failures if f.distribution == provider), None)
             if failed is not None:
                 return f"'{name}' comes from {provider}, which failed to load: {failed.error}"
+            disabled = next((d for d in self.disabled if d.distribution == provider), None)
+            if disabled is not None:
+                return (
+                    f"'{name}' comes from {provider}, which is installed but disabled "
+                    f"(OLIVE_DISABLE_PLUGINS or the 'disabled' argument names '{disabled.name}' or '{provider}')"
+                )
             return f"'{name}' is provided by {provider}: pip install {provider}"
         if self.failures:
             names = ", ".join(f.distribution for f in self.failures)
@@ -210,10 +240,24 @@ class Registry:
         return "run `olive plugins` to see what is installed"
 
 
+class RegistrationBatch:
+    """One plugin's registrations, held until all its hooks have run."""
+
+    def __init__(self, source: PluginSource) -> None:
+        self.source = source
+        self.components: list[Component] = []
+
+    def registrar(self, kind: str) -> Registrar:
+        return Registrar(self, kind, self.source)
+
+    def add(self, component: Component) -> None:
+        self.components.append(component)
+
+
 class Registrar:
     """The ``register`` callable handed to a plugin's registration hook."""
 
-    def __init__(self, registry: Registry, kind: str, source: PluginSource) -> None:
+    def __init__(self, registry: Registry | RegistrationBatch, kind: str, source: PluginSource) -> None:
         self._registry = registry
         self.kind = kind
         self.source = source

@@ -8,6 +8,7 @@ import pytest
 
 from olive_core.errors import PluginError
 from olive_core.plugins import create_plugin_manager
+from olive_core.version import __version__
 
 GOOD_PLUGIN = """
 from olive_core import hookimpl
@@ -66,18 +67,71 @@ def test_strict_mode_makes_a_broken_plugin_an_error(fake_distribution, monkeypat
         create_plugin_manager()
 
 
-def test_duplicate_name_names_both_distributions(fake_distribution):
+BAR_PLUGIN = """
+from olive_core import hookimpl
+from olive_core.testing.toy import ToyRound, ToyScale
+
+olive_plugin_api = "1.0"
+
+@hookimpl
+def register_passes(register):
+    register("BarPass", ToyRound)
+    register("FooPass", ToyScale)
+"""
+
+
+def _foo_and_bar(fake_distribution):
     fake_distribution("olive-foo", "1.0", entry_points=_entry("foo", "foo_plugin"), modules={"foo_plugin/__init__.py": GOOD_PLUGIN, "foo_plugin/lazy.py": LAZY_MODULE})
-    fake_distribution("olive-bar", "2.0", entry_points=_entry("bar", "bar_plugin"), modules={"bar_plugin.py": GOOD_PLUGIN})
+    fake_distribution("olive-bar", "2.0", entry_points=_entry("bar", "bar_plugin"), modules={"bar_plugin.py": BAR_PLUGIN})
+
+
+def test_a_plugin_registering_a_taken_name_is_refused_and_the_others_keep_working(fake_distribution, caplog):
+    _foo_and_bar(fake_distribution)  # entry points load by name: bar first, so foo is the later one
     manager = create_plugin_manager()
-    with pytest.raises(PluginError, match=r"pass 'FooPass' is registered twice: by olive-foo 1.0 and by olive-bar 2.0") as error:
-        manager.registry
-    assert "olive-foo" in str(error.value) and "olive-bar" in str(error.value)
+    registry = manager.registry
+    assert registry.get("pass", "FooPass").source.distribution == "olive-bar"
+    assert "BarPass" in registry.names("pass")
+    assert "FooLazy" not in registry.names("pass")  # a refused plugin registers nothing at all
+    [failure] = manager.failures
+    assert failure.distribution == "olive-foo"
+    assert "pass 'FooPass' is registered twice: by olive-bar 2.0 and by olive-foo 1.0" in failure.error
+    assert "foo" not in manager.sources and not manager.has_plugin("foo")
+    assert "olive-foo" in caplog.text
+
+
+def test_olive_plugins_lists_the_refused_plugin_and_exits_zero(fake_distribution):
+    from click.testing import CliRunner
+
+    from olive_core.cli.main import cli
+
+    _foo_and_bar(fake_distribution)
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "olive-bar 2.0" in result.output and "BarPass, FooPass" in result.output
+    assert "olive-foo 1.0  failed to load: pass 'FooPass' is registered twice" in result.output
+
+
+def test_strict_mode_makes_a_taken_name_an_error(fake_distribution, monkeypatch):
+    _foo_and_bar(fake_distribution)
+    monkeypatch.setenv("OLIVE_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match=r"pass 'FooPass' is registered twice: by olive-bar 2.0 and by olive-foo 1.0"):
+        create_plugin_manager().registry
+
+
+def test_the_testing_fixture_honours_disabled_plugins(fake_distribution, monkeypatch, request):
+    _foo_and_bar(fake_distribution)
+    monkeypatch.setenv("OLIVE_DISABLE_PLUGINS", "olive-bar")
+    manager = request.getfixturevalue("olive_plugin_manager")
+    assert manager.registry.get("pass", "FooPass").source.distribution == "olive-foo"
+    assert manager.failures == []
 
 
 @pytest.mark.parametrize(
     ("declaration", "message"),
-    [("olive_plugin_api = '2.0'", "targets plugin API 2.0, but olive-core"), ("", "does not declare olive_plugin_api")],
+    [
+        ("olive_plugin_api = '2.0'", f"targets plugin API 2.0, but this olive-core ({__version__}) provides plugin API 1.0; install a release of olive-old built for plugin API 1.x"),
+        ("", "does not declare olive_plugin_api; this olive-core provides plugin API 1.0"),
+    ],
 )
 def test_api_version_mismatch_is_refused_in_one_line(fake_distribution, declaration, message):
     source = f"from olive_core import hookimpl\n{declaration}\n"
@@ -88,11 +142,49 @@ def test_api_version_mismatch_is_refused_in_one_line(fake_distribution, declarat
     assert failure.distribution == "olive-old" and message in failure.error and "\n" not in failure.error
 
 
-def test_misspelled_hook_is_an_error(fake_distribution):
+def test_a_misspelled_hook_refuses_that_plugin_only(fake_distribution):
+    from click.testing import CliRunner
+
+    from olive_core.cli.main import cli
+
     source = "from olive_core import hookimpl\nolive_plugin_api = '1.0'\n@hookimpl\ndef register_passs(register):\n    pass\n"
     fake_distribution("olive-typo", entry_points=_entry("typo", "typo_plugin"), modules={"typo_plugin.py": source})
-    with pytest.raises(Exception, match="register_passs"):
-        create_plugin_manager()
+    fake_distribution("olive-foo", entry_points=_entry("foo", "foo_plugin"), modules={"foo_plugin/__init__.py": GOOD_PLUGIN, "foo_plugin/lazy.py": LAZY_MODULE})
+    manager = create_plugin_manager()
+    assert "FooPass" in manager.registry.names("pass")
+    [failure] = manager.failures
+    assert failure.distribution == "olive-typo"
+    assert "implements 'register_passs', which is not an olive hook; did you mean 'register_passes'?" in failure.error
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0 and "Traceback" not in result.output and "register_passs" in result.output
+
+
+def test_a_hook_with_arguments_the_contract_lacks_refuses_that_plugin_only(fake_distribution):
+    source = "from olive_core import hookimpl\nolive_plugin_api = '1.0'\n@hookimpl\ndef on_pass_end(run_id, verdict):\n    pass\n"
+    fake_distribution("olive-args", entry_points=_entry("args", "args_plugin"), modules={"args_plugin.py": source})
+    manager = create_plugin_manager()
+    [failure] = manager.failures
+    assert failure.distribution == "olive-args" and "verdict" in failure.error
+    assert not manager.has_plugin("args")
+    manager.hook.on_pass_end(run_id="r", step="s", pass_type="p", model=None, error=None, cached=False)
+
+
+def test_a_component_of_a_disabled_plugin_says_it_is_disabled(fake_distribution, monkeypatch):
+    from olive_core.known_plugins import KNOWN_PLUGINS
+
+    monkeypatch.setitem(KNOWN_PLUGINS, "olive-foo", {"pass": ("FooPass",)})
+    fake_distribution("olive-foo", entry_points=_entry("foo", "foo_plugin"), modules={"foo_plugin/__init__.py": GOOD_PLUGIN, "foo_plugin/lazy.py": LAZY_MODULE})
+    registry = create_plugin_manager(disabled=["foo"]).registry
+    hint = registry.unknown_hint("pass", "FooPass")
+    assert "installed but disabled" in hint and "pip install" not in hint
+    monkeypatch.setitem(KNOWN_PLUGINS, "olive-missing", {"pass": ("MissingPass",)})
+    assert registry.unknown_hint("pass", "MissingPass") == "'MissingPass' is provided by olive-missing: pip install olive-missing"
+
+
+def test_unknown_names_list_the_installed_ones_in_plural():
+    registry = create_plugin_manager(extra_plugins=["olive_core.testing.toy"]).registry
+    assert "installed passes: " in registry.unknown_message("pass", "Zzzzzzz")
+    assert "installed search strategies: " in registry.unknown_message("search_strategy", "zzzzzzz")
 
 
 def test_disable_plugins_by_entry_point_or_distribution(fake_distribution, monkeypatch):

@@ -14,8 +14,13 @@ from olive_core.testing.distributions import FakeDistribution, make_fake_distrib
 
 @pytest.fixture
 def olive_plugin_manager(monkeypatch: pytest.MonkeyPatch) -> OlivePluginManager:
-    """A fresh plugin manager with every installed plugin, untouched by the caller's env vars."""
-    for name in ("OLIVE_DISABLE_PLUGINS", "OLIVE_PLUGINS", "OLIVE_NO_ENTRY_POINTS", "OLIVE_STRICT_PLUGINS"):
+    """A fresh plugin manager with every installed plugin, in lenient mode.
+
+    ``OLIVE_PLUGINS``, ``OLIVE_NO_ENTRY_POINTS`` and ``OLIVE_STRICT_PLUGINS`` are ignored, so a
+    plugin that clashes with yours is refused rather than failing your tests;
+    ``OLIVE_DISABLE_PLUGINS`` is honoured, so you can leave out one that breaks them.
+    """
+    for name in ("OLIVE_PLUGINS", "OLIVE_NO_ENTRY_POINTS", "OLIVE_STRICT_PLUGINS"):
         monkeypatch.delenv(name, raising=False)
     return create_plugin_manager()
 
