@@ -117,7 +117,9 @@ def _walk_top_level(stream: BinaryIO, size: int) -> None:
     else:
         return  # many fields, all well-formed so far: protobuf checks the rest
     if _IR_VERSION not in seen or _GRAPH not in seen:
-        missing = " and ".join(name for key, name in ((_IR_VERSION, "IR version"), (_GRAPH, "graph")) if key not in seen)
+        missing = " and ".join(
+            name for key, name in ((_IR_VERSION, "IR version"), (_GRAPH, "graph")) if key not in seen
+        )
         raise _NotAModel(f"it has no {missing}", size)
 
 

@@ -68,7 +68,9 @@ def test_support_file_linking_outside_the_folder_is_not_carried(
     assert "tokenizer.json" in caplog.text and "outside the model folder" in caplog.text
 
 
-@pytest.mark.parametrize("module_path", ["../outside", "/etc", "1_Pooling"], ids=["dotdot", "absolute", "escaping-link"])
+@pytest.mark.parametrize(
+    "module_path", ["../outside", "/etc", "1_Pooling"], ids=["dotdot", "absolute", "escaping-link"]
+)
 def test_modules_json_folders_outside_the_folder_are_not_carried(tmp_path: Path, module_path: str) -> None:
     folder = _model_folder(tmp_path / "exported")
     (tmp_path / "outside").mkdir()
