@@ -4,40 +4,51 @@ A pass may return a handle that still points outside its output folder: a pass t
 attributes (session tuning) returns its input's path, and most passes carry their input's extra
 files (tokenizer, config). A cache entry must hold all its files (a cache may move, be pulled
 onto another machine, or be written by someone else), so before an output is cached its
-outside files are copied in: hard-linked when they come from the cache itself (its files never
-change), copied when they belong to the user.
+outside files are copied in. Copied, never hard-linked: ONNX and ONNX Runtime refuse external
+data files with more than one link, as a guard against link attacks.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
+from olive_core.errors import ModelLoadError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.model_type import ModelType
 
 _IGNORED = shutil.ignore_patterns("__pycache__", ".git")
 
 
-def gather_model(model_type: ModelType, handle: ModelHandler, folder: Path, link_from: Path | None = None) -> ModelHandler:
-    """``handle`` with every file outside ``folder`` copied into it (files the pass wrote win)."""
+def gather_model(model_type: ModelType, handle: ModelHandler, folder: Path) -> ModelHandler:
+    """``handle`` with every file outside ``folder`` copied into it; files already there win.
+
+    The first of the model's files is the model itself: a folder model (an HF folder) is
+    copied as the folder's contents, other files and folders keep their names.
+    """
     folder = folder.resolve()
     sources = [Path(p) for p in model_type.model_files(handle)]
     if all(_inside(source, folder) for source in sources):
         return handle
     moved: dict[str, str] = {}
     for index, source in enumerate(sources):
-        if _inside(source, folder) or not source.exists():
+        if _inside(source, folder):
             continue
-        linkable = link_from is not None and _inside(source, link_from.resolve())
-        if index == 0 and source.is_dir():  # a folder model (an HF folder) becomes the folder itself
-            _merge_tree(source, folder, linkable)
+        if not source.exists():
+            raise ModelLoadError(
+                f"'{source}', a file of the {handle.type} model '{handle.path}', does not exist",
+                hint="the model's files were moved or deleted; run the step again",
+            )
+        if index == 0 and source.is_dir():
+            shutil.copytree(source, folder, ignore=_IGNORED, copy_function=_copy_if_absent, dirs_exist_ok=True)
             moved[str(source)] = str(folder)
             continue
         target = folder / source.name
         if not target.exists():
-            _copy(source, target, linkable)
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=_IGNORED)
+            else:
+                shutil.copy2(source, target)
         moved[str(source)] = str(target)
     return handle.model_copy(
         update={"path": moved.get(handle.path, handle.path), "files": [moved.get(f, f) for f in handle.files]}
@@ -52,32 +63,6 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def _copy(source: Path, target: Path, linkable: bool) -> None:
-    if source.is_dir():
-        shutil.copytree(source, target, ignore=_IGNORED, copy_function=_linker(linkable))
-    else:
-        _linker(linkable)(str(source), str(target))
-
-
-def _merge_tree(source: Path, target: Path, linkable: bool) -> None:
-    """Copy ``source``'s contents into ``target`` without replacing what ``target`` has."""
-    copy = _linker(linkable)
-
-    def keep_existing(src: str, dst: str) -> None:
-        if not os.path.exists(dst):
-            copy(src, dst)
-
-    shutil.copytree(source, target, ignore=_IGNORED, copy_function=keep_existing, dirs_exist_ok=True)
-
-
-def _linker(linkable: bool):  # noqa: ANN202 - a copy_function for shutil
-    def link_or_copy(src: str, dst: str) -> None:
-        if linkable:
-            try:
-                os.link(src, dst)
-                return
-            except OSError:  # another file system, or links not allowed: copy
-                pass
-        shutil.copy2(src, dst)
-
-    return link_or_copy
+def _copy_if_absent(source: str, target: str) -> None:
+    if not Path(target).exists():
+        shutil.copy2(source, target)

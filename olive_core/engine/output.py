@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from olive_core.engine.gather import gather_model
 from olive_core.errors import OliveError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.model_type import ModelType
@@ -40,7 +41,8 @@ def write_model(model_type: ModelType, handle: ModelHandler, destination: Path, 
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the output is meant to be shared
     try:
-        main = _copy_all(model_type.model_files(handle), staging)
+        gathered = gather_model(model_type, handle, staging)
+        main = Path(gathered.path).resolve().relative_to(staging.resolve()).as_posix()  # "." for a folder model
         if (staging / METADATA_FILE).exists():
             raise OliveError(
                 f"the model has a file named {METADATA_FILE}, which the output folder reserves for its description",
@@ -56,30 +58,6 @@ def write_model(model_type: ModelType, handle: ModelHandler, destination: Path, 
     return packaged.model_copy(
         update={"path": str(destination / main) if main != "." else str(destination), "files": [str(destination / f) for f in relative_files]}
     )
-
-
-def _copy_all(sources: list[Path], target: Path) -> str:
-    """Copy the model and its extra files into ``target``; return the model's relative path.
-
-    The first source is the model: a folder model (an HF folder) is copied as the folder's
-    contents; extra files and folders (a tokenizer, a pooling config folder) keep their names.
-    """
-    main = "."
-    for index, source in enumerate(sources):
-        source = Path(source)
-        if index == 0 and source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".git"))
-            continue
-        name = source.name
-        if index == 0:
-            main = name
-        if (target / name).exists():
-            continue
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", ".git"))
-        else:
-            shutil.copy2(source, target / name)
-    return main
 
 
 def _swap_in(staging: Path, destination: Path) -> None:

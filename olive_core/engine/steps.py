@@ -6,7 +6,6 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -131,8 +130,7 @@ class StepRunner:
         """The output with the files it still shares with its input copied into its own folder."""
         if self.registry is None:
             return produced
-        model_type = self.registry.load("model_type", produced.type)()
-        return gather_model(model_type, produced, output_dir, link_from=Path(self.cache.location) if self.cache.location else None)
+        return gather_model(self.registry.load("model_type", produced.type)(), produced, output_dir)
 
     def _pass_end(self, step: ResolvedStep, model: ModelHandler | None, error: str | None, cached: bool) -> None:
         self.hooks.on_pass_end(
