@@ -218,3 +218,15 @@ def test_the_output_of_a_quantizer_is_refused_by_the_next(tiny_bert: ModelHandle
     quantized, _ = run_pass("OnnxDynamicQuantization", tiny_bert, tmp_path / "q1")
     with pytest.raises(IncompatibleModelError, match="MatMulIntegerx12"):
         run_pass("OnnxDynamicQuantization", quantized, tmp_path / "q2")
+
+
+def test_a_quantized_model_does_not_carry_its_inputs_external_data(tmp_path, save_onnx):
+    """The input's model.onnx.data belongs to the input's graph: copying it along wastes its size."""
+    from conftest import matmul_graph, onnx_handle, run_pass
+
+    source = save_onnx(matmul_graph(k=64, n=64), "source/model.onnx", external=True)
+    tokenizer = source.parent / "tokenizer.json"
+    tokenizer.write_text("{}")
+    handle = onnx_handle(source).model_copy(update={"files": [str(source.parent / "model.onnx.data"), str(tokenizer)]})
+    output, _ = run_pass("OnnxDynamicQuantization", handle, tmp_path / "step")
+    assert output.files == [str(tokenizer)]

@@ -33,10 +33,15 @@ def read_graph(model: ModelHandler) -> tuple[Path, onnx.ModelProto]:
 def derive_output(model: ModelHandler, model_file: Path, **changes: Any) -> ModelHandler:
     """The handle of a new model written by a pass, carrying the input's files and attributes.
 
-    Session settings tuned for the input graph are dropped: they were measured on another graph
-    (put OnnxSessionTuning after the passes that change the model).
+    The input's external data files are not carried: they belong to the input's graph (the new
+    model's own are found from its graph). Session settings tuned for the input graph are
+    dropped: they were measured on another graph (put OnnxSessionTuning after the passes that
+    change the model).
     """
     output = model.derive(type="onnx", path=str(model_file), **changes)
+    if model.type == "onnx" and "files" not in changes:
+        own_data = {path.resolve() for path in external_data_files(resolve_model_file(model.path))}
+        output.files = [f for f in output.files if Path(f).resolve() not in own_data]
     output.attributes.pop(TUNED_ATTRIBUTE, None)
     return output
 
