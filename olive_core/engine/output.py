@@ -41,6 +41,7 @@ def write_model(model_type: ModelType, handle: ModelHandler, destination: Path, 
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the output is meant to be shared
     try:
+        handle = model_type.package(handle, staging)  # what the handle names besides its model files
         gathered = gather_model(model_type, handle, staging)
         main = Path(gathered.path).resolve().relative_to(staging.resolve()).as_posix()  # "." for a folder model
         if (staging / METADATA_FILE).exists():
@@ -49,7 +50,7 @@ def write_model(model_type: ModelType, handle: ModelHandler, destination: Path, 
                 hint="rename that file in the model (or the pass that writes it)",
             )
         relative_files = [name for name in sorted(p.name for p in staging.iterdir()) if name != main]
-        packaged = model_type.package(handle, staging).model_copy(update={"path": main, "files": relative_files})
+        packaged = handle.model_copy(update={"path": main, "files": relative_files})
         write_json_atomic(staging / METADATA_FILE, {**packaged.model_dump(mode="json"), **metadata})
         _swap_in(staging, destination)
     except BaseException:

@@ -62,12 +62,13 @@ class ModelType(ABC):
         return [Path(handle.path), *(Path(f) for f in handle.files)]
 
     def package(self, handle: ModelHandler, folder: Path) -> ModelHandler:
-        """The handle as an output folder's model.json describes it, so the folder can move.
+        """The handle ready to be written into the output folder ``folder``, so the folder can move.
 
-        Called once :meth:`model_files` are copied into ``folder`` (the caller then sets
-        ``path`` and ``files`` relative to it). A type whose handle names other files (a
-        loader's source file) copies them into ``folder`` here and returns the handle naming
-        them relative to ``folder``. Default: the handle unchanged.
+        Called before :meth:`model_files` are copied into ``folder`` (the caller then makes
+        ``path`` and ``files`` relative to it). A type whose handle names files other than its
+        model files (a loader's source file), or whose files are made on demand, copies them into
+        ``folder`` here and returns the handle naming them inside it, relative to the model's
+        folder where an attribute names them. Default: the handle unchanged.
         """
         return handle
 

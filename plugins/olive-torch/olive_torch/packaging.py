@@ -4,7 +4,7 @@ A model given only by its loader has no weights on disk: its files are a state-d
 the module the loader builds (written once per process), so its size is the bytes of its
 parameters and persistent buffers, not the size of the loader's source. In an output folder
 the loader file is copied beside the weights and named relatively in model.json, so the folder
-can be moved and loaded elsewhere.
+can be moved and loaded elsewhere (its relative name is resolved from the model's folder).
 """
 
 from __future__ import annotations
@@ -71,11 +71,14 @@ def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def package_pytorch(handle: ModelHandler, folder: Path, snapshot: Path | None) -> ModelHandler:
-    """The handle with what it names besides its model files made relative to ``folder``, where
-    those files were copied: its ``file.py`` loader is copied in; a loader-only model, packaged as
-    the weights ``snapshot``, becomes a state dict for the same loader."""
+    """The handle with its loader file copied into the output folder ``folder`` and named
+    relatively (from the model's folder, which ``folder`` becomes); a loader-only model becomes
+    its weights ``snapshot``, copied in too, as a state dict for the same loader."""
     attributes = dict(handle.attributes)
+    path = handle.path
     if snapshot is not None:
+        path = str(folder / snapshot.name)
+        shutil.copy2(snapshot, path)
         attributes["model_format"] = "safetensors" if snapshot.suffix == ".safetensors" else "torch_save"
     source = loader_file(handle)
     if source is not None:
@@ -88,7 +91,7 @@ def package_pytorch(handle: ModelHandler, folder: Path, snapshot: Path | None) -
         if not target.exists():
             shutil.copy2(source, target)
         attributes["model_loader"] = f"{target.name}:{str(attributes['model_loader']).rpartition(':')[2]}"
-    return handle.model_copy(update={"attributes": attributes})
+    return handle.model_copy(update={"path": path, "attributes": attributes})
 
 
 def _free_name(base: Path, source: Path) -> Path:
