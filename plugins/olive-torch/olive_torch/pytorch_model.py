@@ -139,9 +139,10 @@ def _refuse_pickled_objects(path: Path) -> None:
     """A torch.save file holding more than tensors: unpickling it would run code."""
     foreign = foreign_globals(path)
     if foreign:
+        modules = [name for name in foreign if name.startswith(("torch.nn.", "__main__."))]
+        what = f"a pickled module ({modules[0]})" if modules else f"pickled Python objects ({foreign[0]})"
         raise ModelLoadError(
-            f"'{path}' holds a pickled module ({foreign[0]}), which olive does not unpickle: "
-            "loading it could run arbitrary code",
+            f"'{path}' holds {what}, which olive does not unpickle: loading it could run arbitrary code",
             hint="save a state dict (torch.save(model.state_dict(), path)) and give model_loader; "
             "or save the model as TorchScript (torch.jit.save) or with torch.export.save",
         )
