@@ -20,6 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from olive_core.accelerators import AcceleratorSpec
+from olive_core.bounds import unbounded_numbers
 from olive_core.errors import IncompatibleModelError
 from olive_core.models.handler import ModelHandler
 from olive_core.passes.base import Pass, PassContext
@@ -70,6 +71,10 @@ class PassContract:
         assert not undocumented, f"fields without a description: {undocumented}"
         with pytest.raises(ValidationError):
             config_class.model_validate({"__surely_not_a_field__": 1})
+
+    def test_numbers_are_bounded(self, pass_class: type[Pass]) -> None:
+        """Every integer option has both bounds and no float option accepts NaN (see olive_core.bounds)."""
+        assert unbounded_numbers(pass_class.Config) == []
 
     def test_search_space_is_valid(self, pass_class: type[Pass]) -> None:
         defaults = pass_class.Config(**self.configs[0])  # required fields come from the first config

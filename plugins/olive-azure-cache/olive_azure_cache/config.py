@@ -31,13 +31,13 @@ class AzureCacheConfig(LocalCacheConfig):
     )
     create_container: bool = Field(default=True, description="create the container on first use if it does not exist")
     upload_queue_size: int = Field(
-        default=32, ge=1, description="entries waiting for upload before a run waits for the uploader"
+        default=32, ge=1, le=10_000, description="entries waiting for upload before a run waits for the uploader"
     )
     timeout_s: float = Field(
-        default=10.0, gt=0, description="seconds to wait for a connection or a response before retrying"
+        default=10.0, gt=0, le=3600, description="seconds to wait for a connection or a response before retrying"
     )
     retries: int = Field(
-        default=2, ge=0, description="retries of a failed request before the remote counts as down for the run"
+        default=2, ge=0, le=100, description="retries of a failed request before the remote counts as down for the run"
     )
     api_version: str | None = Field(
         default=None, description="storage service API version to send (e.g. for an emulator that rejects the newest)"

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from olive_core.bounds import STRICT_CONFIG
 from olive_core.errors import ModelLoadError
 
 AdapterFormat = Literal["diffusers", "peft"]
@@ -27,7 +28,7 @@ PEFT_WEIGHTS = "adapter_model.safetensors"
 class LoraAdapterConfig(BaseModel):
     """One adapter in ``input_model.config.lora_adapters``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
     path: str = Field(
         description="a diffusers LoRA .safetensors file (or a folder holding pytorch_lora_weights.safetensors), "
@@ -36,7 +37,7 @@ class LoraAdapterConfig(BaseModel):
     name: str | None = Field(
         default=None, description="adapter name; default: the folder's name (or the file's, for a file of another name)"
     )
-    scale: float = Field(default=1.0, description="strength of the adapter (1: as trained)")
+    scale: float = Field(default=1.0, ge=-10, le=10, description="strength of the adapter (1: as trained)")
     component: Literal["unet", "text_encoder"] = Field(
         default="unet",
         description="the component a peft-format adapter was trained on (diffusers files name theirs in their keys)",

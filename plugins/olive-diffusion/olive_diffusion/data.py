@@ -7,13 +7,14 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from olive_core.bounds import Seed
 from olive_core.errors import DataError
 from olive_core.evaluation.data import DataComponent, DataComponentConfig, DataContext, Role
 
 
 class DiffusionPromptsConfig(DataComponentConfig):
     text_field: str = Field(default="text", description="the sample field holding the prompt")
-    seed: int = Field(default=0, description="sample i gets seed + i, unless the sample has its own 'seed' field")
+    seed: Seed = Field(default=0, description="sample i gets seed + i, unless the sample has its own 'seed' field")
 
 
 class DiffusionPrompts(DataComponent):

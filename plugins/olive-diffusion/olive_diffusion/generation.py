@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from olive_core.bounds import STRICT_CONFIG
 from olive_core.errors import ConfigError
 
 from olive_diffusion.shapes import PipelineShapes
@@ -12,16 +13,16 @@ from olive_diffusion.shapes import PipelineShapes
 class GenerationConfig(BaseModel):
     """Settings of every generation a pipeline session runs (evaluation, checks)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
-    num_inference_steps: int = Field(default=25, ge=1, description="denoising steps per image")
+    num_inference_steps: int = Field(default=25, ge=1, le=1000, description="denoising steps per image")
     guidance_scale: float = Field(
-        default=7.5, ge=0, description="classifier-free guidance; above 1 the UNet runs on a doubled batch"
+        default=7.5, ge=0, le=100, description="classifier-free guidance; above 1 the UNet runs on a doubled batch"
     )
     height: int | None = Field(
-        default=None, ge=8, description="image height in pixels; default: the UNet's sample size times the VAE's scale"
+        default=None, ge=8, le=8192, description="image height in pixels; default: the UNet's sample size times the VAE's scale"
     )
-    width: int | None = Field(default=None, ge=8, description="image width in pixels; default as height")
+    width: int | None = Field(default=None, ge=8, le=8192, description="image width in pixels; default as height")
     eta: float = Field(default=0.0, ge=0, le=1, description="DDIM's eta (other schedulers ignore it)")
 
     @property

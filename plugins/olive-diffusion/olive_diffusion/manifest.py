@@ -13,8 +13,9 @@ import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
+from olive_core.bounds import STRICT_CONFIG
 from olive_core.errors import ConfigError, ModelLoadError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.hashing import hash_json
@@ -31,7 +32,7 @@ FORMAT = "olive-onnx-diffusion/1"
 class LineageEntry(BaseModel):
     """One pass applied to one component."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
     step: str = Field(description="the workflow's name of the step")
     pass_type: str = Field(description="the pass that ran on the component")
@@ -42,7 +43,7 @@ class LineageEntry(BaseModel):
 
 
 class ComponentEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
     path: str = Field(description="the component's .onnx file, relative to the pipeline folder")
     io_config: IoConfig
@@ -72,7 +73,7 @@ class ComponentEntry(BaseModel):
 
 
 class PipelineManifest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
 
     format: Literal["olive-onnx-diffusion/1"] = FORMAT
     source_class: str = Field(default="StableDiffusionPipeline", description="the diffusers pipeline it came from")

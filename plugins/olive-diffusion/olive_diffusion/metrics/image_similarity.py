@@ -12,6 +12,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
+from olive_core.bounds import Index
 from olive_core.errors import DataError
 from olive_core.evaluation.batching import describe_array
 from olive_core.evaluation.metric import Direction, Metric, MetricConfig, MetricContext
@@ -23,8 +24,8 @@ _C1, _C2 = 0.01**2, 0.03**2  # SSIM's stabilizers for a data range of 1
 
 
 class ImageSimilarityConfig(MetricConfig):
-    output: str | int = Field(default="images", description="the output holding NHWC images in [0, 1] (name or index)")
-    window: int = Field(default=7, ge=3, description="side of SSIM's square window, in pixels")
+    output: str | Index = Field(default="images", description="the output holding NHWC images in [0, 1] (name or index)")
+    window: int = Field(default=7, ge=3, le=255, description="side of SSIM's square window, in pixels")
 
 
 def psnr(image: np.ndarray, reference: np.ndarray) -> float:

@@ -15,9 +15,13 @@ from olive_diffusion.session import PipelineSession
 
 
 class PipelineLatencyConfig(MetricConfig):
-    warmup_runs: int = Field(default=1, ge=0, description="untimed generations first (lazy init, allocator warm-up)")
-    repeat_runs: int = Field(default=3, ge=1, description="timed generations")
-    batches: int = Field(default=1, ge=1, description="how many of the data's first batches the runs cycle through")
+    warmup_runs: int = Field(
+        default=1, ge=0, le=10_000, description="untimed generations first (lazy init, allocator warm-up)"
+    )
+    repeat_runs: int = Field(default=3, ge=1, le=100_000, description="timed generations")
+    batches: int = Field(
+        default=1, ge=1, le=100_000, description="how many of the data's first batches the runs cycle through"
+    )
 
 
 def pipeline_session(context: MetricContext, metric: str) -> PipelineSession:

@@ -42,7 +42,7 @@ class DiffusionOnnxConversionConfig(PassConfig):
         description="keep image height and width dynamic; false fixes them to the model's generation size, which makes "
         "ONNX Runtime's fusions much faster (less symbolic shape inference) but runs that size only",
     )
-    target_opset: int = Field(default=17, ge=14, description="ONNX opset of the exported components")
+    target_opset: int = Field(default=17, ge=14, le=30, description="ONNX opset of the exported components")
     atol: float = Field(default=1e-4, ge=0, description="absolute tolerance of the ONNX Runtime vs PyTorch check")
     rtol: float = Field(default=1e-3, ge=0, description="relative tolerance of the same check")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
@@ -22,7 +22,7 @@ class DiffusionMergeLoRAConfig(PassConfig):
         default=1e-4, ge=0, description="largest absolute difference allowed between merged and adapter-applied outputs"
     )
     rtol: float = Field(default=1e-3, ge=0, description="relative tolerance of the same check")
-    check_batch_sizes: list[int] = Field(
+    check_batch_sizes: list[Annotated[int, Field(ge=1, le=64)]] = Field(
         default_factory=lambda: [1, 2],
         min_length=1,
         description="batch sizes of the seeded example inputs the check runs",

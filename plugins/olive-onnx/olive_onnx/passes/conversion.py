@@ -14,7 +14,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -31,13 +31,17 @@ Exporter = Literal["torchscript", "dynamo"]
 PASS_NAME = "OnnxConversion"
 
 
+#: a batch size or sequence length of the export check
+CheckSize = Annotated[int, Field(ge=1, le=4096)]
+
+
 class OnnxConversionConfig(PassConfig):
     exporter: Exporter = Field(
         default="torchscript",
         description="'torchscript' (torch.jit tracing; the graph ONNX Runtime's transformer optimizer fuses "
         "best) or 'dynamo' (torch.export; handles more Python control flow)",
     )
-    target_opset: int = Field(default=17, ge=7, description="ONNX opset of the exported model")
+    target_opset: int = Field(default=17, ge=7, le=30, description="ONNX opset of the exported model")
     attn_implementation: str | None = Field(
         default="eager",
         description="attention implementation to load hf models with, unless their load_kwargs set one; "
@@ -50,7 +54,7 @@ class OnnxConversionConfig(PassConfig):
     )
     atol: float = Field(default=1e-4, ge=0, description="absolute tolerance of the ONNX Runtime vs PyTorch check")
     rtol: float = Field(default=1e-3, ge=0, description="relative tolerance of the ONNX Runtime vs PyTorch check")
-    check_shapes: list[tuple[int, int]] = Field(
+    check_shapes: list[tuple[CheckSize, CheckSize]] = Field(
         default_factory=lambda: [(1, 8), (2, 16)],
         min_length=1,
         description="(batch size, sequence length) pairs the exported model is checked on; "

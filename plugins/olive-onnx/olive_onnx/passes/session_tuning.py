@@ -7,11 +7,12 @@ import os
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from olive_core.models import ModelHandler
+from olive_core.models.io_config import Dimension
 from olive_core.passes import Pass, PassConfig, PassContext
 
 from olive_onnx.passes.common import read_graph
@@ -26,13 +27,17 @@ def _all_optimizations() -> list[OptimizationLevel]:
     return ["all"]
 
 
+#: a thread count ONNX Runtime accepts
+Threads = Annotated[int, Field(ge=1, le=1024)]
+
+
 class OnnxSessionTuningConfig(PassConfig):
-    intra_op_num_threads: list[int] | None = Field(
+    intra_op_num_threads: list[Threads] | None = Field(
         default=None,
         min_length=1,
         description="intra-op thread counts to try; None tries 1, half the cores and all cores",
     )
-    inter_op_num_threads: list[int] = Field(
+    inter_op_num_threads: list[Annotated[int, Field(ge=0, le=1024)]] = Field(
         default_factory=lambda: [0],
         min_length=1,
         description="inter-op thread counts to try in parallel execution mode (0: ORT's default)",
@@ -43,20 +48,23 @@ class OnnxSessionTuningConfig(PassConfig):
     graph_optimization_levels: list[OptimizationLevel] = Field(
         default_factory=_all_optimizations, min_length=1, description="graph optimization levels to try"
     )
-    batch_size: int = Field(default=1, ge=1, description="batch size of the dummy inputs (symbolic first dimension)")
-    sequence_length: int = Field(
-        default=128, ge=1, description="size of the other symbolic dimensions of the dummy inputs"
+    batch_size: int = Field(
+        default=1, ge=1, le=4096, description="batch size of the dummy inputs (symbolic first dimension)"
     )
-    dim_values: dict[str, int] = Field(
+    sequence_length: int = Field(
+        default=128, ge=1, le=1_048_576, description="size of the other symbolic dimensions of the dummy inputs"
+    )
+    dim_values: dict[str, Dimension] = Field(
         default_factory=dict, description="sizes of named symbolic dimensions, e.g. {'past_sequence_length': 0}"
     )
-    warmup_runs: int = Field(default=3, ge=0, description="untimed runs per candidate before measuring")
+    warmup_runs: int = Field(default=3, ge=0, le=10_000, description="untimed runs per candidate before measuring")
     rounds: int = Field(
         default=3,
         ge=1,
+        le=1000,
         description="measurement rounds; candidates are interleaved within each round so drift hits all alike",
     )
-    runs_per_round: int = Field(default=10, ge=1, description="timed runs per candidate and round")
+    runs_per_round: int = Field(default=10, ge=1, le=100_000, description="timed runs per candidate and round")
 
 
 class OnnxSessionTuning(Pass):

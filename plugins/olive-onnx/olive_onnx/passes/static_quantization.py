@@ -45,7 +45,9 @@ class OnnxStaticQuantizationConfig(QuantizationConfig):
         default="MinMax", description="how activation ranges are chosen from the calibration data"
     )
     activation_type: Literal["QInt8", "QUInt8"] = Field(default="QInt8", description="integer type of activations")
-    max_calibration_samples: int = Field(default=128, ge=1, description="calibrate on at most this many samples")
+    max_calibration_samples: int = Field(
+        default=128, ge=1, le=1_000_000, description="calibrate on at most this many samples"
+    )
 
 
 class OnnxStaticQuantization(Pass):

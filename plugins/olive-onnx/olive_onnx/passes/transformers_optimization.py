@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -34,9 +34,9 @@ class OnnxTransformersOptimizationConfig(PassConfig):
         default="bert", description="the architecture family, which selects the fusion patterns"
     )
     num_heads: int = Field(
-        default=0, ge=0, description="attention heads; 0 detects them from the graph (needed for Attention fusion)"
+        default=0, ge=0, le=4096, description="attention heads; 0 detects them from the graph (needed for Attention fusion)"
     )
-    hidden_size: int = Field(default=0, ge=0, description="hidden size; 0 detects it from the graph")
+    hidden_size: int = Field(default=0, ge=0, le=1_048_576, description="hidden size; 0 detects it from the graph")
     opt_level: Literal[0, 1, 2, 99] | None = Field(
         default=None,
         description="ORT graph optimization run before the fusions: 0 none, 1 basic, 2 extended, 99 all "
@@ -48,7 +48,7 @@ class OnnxTransformersOptimizationConfig(PassConfig):
         description="also convert the fused model to FP16, keeping FP32 inputs and outputs (for GPUs; CPUs gain "
         "nothing); OnnxFloat16 offers more control",
     )
-    optimization_options: dict[str, bool | int] = Field(
+    optimization_options: dict[str, bool | Annotated[int, Field(ge=0, le=2**31 - 1)]] = Field(
         default_factory=dict,
         description="fusion switches of onnxruntime.transformers FusionOptions, "
         "e.g. {'enable_gelu_approximation': true}",
