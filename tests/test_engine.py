@@ -336,3 +336,22 @@ def test_an_input_model_inside_the_output_folder_is_refused(write_workflow, toy_
 
     with pytest.raises(ConfigError, match="lies in the output folder"):
         run(write_workflow(), manager=toy_manager, output_dir=toy_model.parent)
+
+
+def test_a_model_from_the_cache_passes_through_its_type_with_its_parent(write_workflow, toy_manager, monkeypatch):
+    """What decides which code runs must come from this run's parent, not from a cache record."""
+    from olive_core.testing.toy import ToyModelType
+
+    path = write_workflow()
+    run(path, manager=toy_manager)
+    seen: list[tuple[str, str]] = []
+
+    def from_cache(self, cached, parent):
+        seen.append((cached.id, parent.id))
+        return cached.derive(attributes={"checked": True})
+
+    monkeypatch.setattr(ToyModelType, "from_cache", from_cache)
+    again = run(path, manager=toy_manager)
+    scale, rounded = again.candidates[0].lineage
+    assert seen == [(scale, again.input_model.id), (rounded, scale)]
+    assert again.candidates[0].model.attributes["checked"] is True

@@ -94,6 +94,8 @@ class StepRunner:
         cached = self.cache.get_model(model_id)
         if cached is None:
             return None
+        if self.registry is not None:
+            cached = self.registry.load("model_type", cached.type)().from_cache(cached, parent)
         record = self._record(parent, step, config, accelerator, model_id)
         info = self.cache.get_record("step", model_id) or {}
         record.report, record.warnings = info.get("report", {}), info.get("warnings", [])

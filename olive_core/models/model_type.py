@@ -61,6 +61,16 @@ class ModelType(ABC):
         """Files and folders that make up the model, for packaging: the path by default."""
         return [Path(handle.path), *(Path(f) for f in handle.files)]
 
+    def from_cache(self, cached: ModelHandler, parent: ModelHandler) -> ModelHandler:
+        """A model read back from a cache, made safe to use before anything loads it.
+
+        A cache may be written by someone else, so whatever in a handle decides which code runs
+        when the model loads (a loader function, a trust_remote_code flag) must come from
+        ``parent``, the model this run made or validated, never from the cache record.
+        Default: the handle unchanged, for types whose handles name no code.
+        """
+        return cached
+
     def package(self, handle: ModelHandler, folder: Path) -> ModelHandler:
         """The handle ready to be written into the output folder ``folder``, so the folder can move.
 

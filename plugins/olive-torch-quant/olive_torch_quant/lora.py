@@ -8,10 +8,10 @@ from typing import Annotated
 
 from pydantic import Field
 
+from olive_core.bounds import Seed
 from olive_core.errors import DataError, IncompatibleModelError
 from olive_core.models.handler import ModelHandler
 from olive_core.passes import Pass, PassConfig, PassContext, Searchable
-
 from olive_torch_quant.torch_models import ADAPTER, check_rewritable
 from olive_torch_quant.training import Loss
 
@@ -33,7 +33,7 @@ class LoRAFinetuningConfig(PassConfig):
         description="the sample field holding the training label (not renamed by the loader's 'label' option, "
         "which keeps labels out of the batches passes see)",
     )
-    r: Annotated[int, Searchable(choices=(4, 8, 16))] = Field(default=8, ge=1, description="LoRA rank")
+    r: Annotated[int, Searchable(choices=(4, 8, 16))] = Field(default=8, ge=1, le=4096, description="LoRA rank")
     alpha: float | None = Field(default=None, gt=0, description="LoRA scaling numerator (lora_alpha); null: 2 * r")
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="dropout on the LoRA branch during training")
     target_modules: list[str] | None = Field(
@@ -50,18 +50,18 @@ class LoRAFinetuningConfig(PassConfig):
         default=1e-3, gt=0, description="AdamW learning rate"
     )
     weight_decay: float = Field(default=0.0, ge=0.0, description="AdamW weight decay")
-    epochs: int = Field(default=3, ge=1, description="passes over the training data")
-    max_steps: int | None = Field(default=None, ge=1, description="stop after this many optimizer steps")
-    batch_size: int = Field(default=16, ge=1, description="samples per micro-batch")
+    epochs: int = Field(default=3, ge=1, le=10_000, description="passes over the training data")
+    max_steps: int | None = Field(default=None, ge=1, le=10_000_000, description="stop after this many optimizer steps")
+    batch_size: int = Field(default=16, ge=1, le=65_536, description="samples per micro-batch")
     gradient_accumulation_steps: int = Field(
-        default=1, ge=1, description="micro-batches per optimizer step (effective batch: batch_size times this)"
+        default=1, ge=1, le=65_536, description="micro-batches per optimizer step (effective batch: batch_size times this)"
     )
     loss: Loss = Field(
         default="auto",
         description="'auto': an hf model's own loss from its labels argument, cross entropy on the first "
         "output for pytorch models; 'cross_entropy' or 'mse' on the first output",
     )
-    seed: int = Field(default=0, description="seeds the adapter's initialization, dropout and shuffling")
+    seed: Seed = Field(default=0, description="seeds the adapter's initialization, dropout and shuffling")
 
 
 class LoRAFinetuning(Pass):

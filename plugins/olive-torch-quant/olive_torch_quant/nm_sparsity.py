@@ -15,8 +15,8 @@ from olive_torch_quant.torch_models import check_rewritable
 
 
 class NMSparsityConfig(PassConfig):
-    n: int = Field(default=2, ge=1, description="weights kept in each group")
-    m: int = Field(default=4, ge=2, description="consecutive weights along the input axis that form a group")
+    n: int = Field(default=2, ge=1, le=1023, description="weights kept in each group")
+    m: int = Field(default=4, ge=2, le=1024, description="consecutive weights along the input axis that form a group")
     skip_modules: Annotated[list[str], Searchable(choices=([], list(OUTPUT_HEADS)))] = Field(
         default_factory=list,
         description="modules left dense: full names, name suffixes ('classifier') or globs ('*.attention.*')",

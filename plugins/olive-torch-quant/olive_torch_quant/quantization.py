@@ -30,6 +30,7 @@ class TorchAOQuantizationConfig(PassConfig):
         Field(
             default=None,
             ge=1,
+            le=65_536,
             description="input channels sharing one scale; null: per output row for INT8, 32 for INT4. "
             "Layers whose input size it does not divide stay float",
         )

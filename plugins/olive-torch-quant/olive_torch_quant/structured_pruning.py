@@ -30,7 +30,7 @@ class StructuredPruningConfig(PassConfig):
         default=0.25, gt=0.0, lt=1.0, description="fraction of channels (or head groups) removed from every block"
     )
     round_to: int = Field(
-        default=1, ge=1, description="keep a multiple of this many feed-forward channels (e.g. 8, for kernels)"
+        default=1, ge=1, le=4096, description="keep a multiple of this many feed-forward channels (e.g. 8, for kernels)"
     )
 
 

@@ -22,7 +22,7 @@ class HfTokenizeConfig(DataComponentConfig):
     text_pair_field: str | None = Field(
         default=None, description="a second text field, for models that take sentence pairs"
     )
-    max_length: int = Field(default=128, ge=1, description="tokens per sample, after truncation and padding")
+    max_length: int = Field(default=128, ge=1, le=1_048_576, description="tokens per sample, after truncation and padding")
     padding: Literal["max_length", "longest"] = Field(
         default="max_length", description="pad to max_length, or to the longest sample in the data set"
     )

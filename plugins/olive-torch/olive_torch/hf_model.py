@@ -83,9 +83,9 @@ class HfModelConfig(ModelTypeConfig):
     io_config: IoConfig | None = Field(
         default=None, description="inputs and outputs, replacing those derived from config.json and task"
     )
-    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, description="batch size of the dummy inputs")
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=4096, description="batch size of the dummy inputs")
     sequence_length: int = Field(
-        default=DEFAULT_SEQUENCE_LENGTH, ge=1, description="sequence length of the dummy inputs"
+        default=DEFAULT_SEQUENCE_LENGTH, ge=1, le=1_048_576, description="sequence length of the dummy inputs"
     )
 
 
@@ -241,6 +241,12 @@ class HfModelType(ModelType):
                 hint="replace the link with the file it points to (cp -L), or remove it",
             )
         return _read_json(folder / "config.json")
+
+    def from_cache(self, cached: ModelHandler, parent: ModelHandler) -> ModelHandler:
+        """Whether the model's own code may run is the parent's choice, which this run made: a
+        cache record saying trust_remote_code would run code the workflow never allowed."""
+        trusted = bool(parent.attributes.get("trust_remote_code")) if parent.type == "hf" else False
+        return cached.derive(attributes={"trust_remote_code": trusted})
 
     def check(self, handle: ModelHandler) -> None:
         if not is_hub_handle(handle) and not (Path(handle.path) / "config.json").is_file():

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 #: suffixes that must be a format olive recognises; other files are handed to model_loader
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pt2", ".safetensors", ".jit", ".torchscript")
 _WEIGHTS_ONLY = ("safetensors", "torch_save")
+#: handle attributes that decide which code runs when the model loads
+CODE_ATTRIBUTES = ("model_loader", "loader_kwargs", "trusted_modules")
 
 
 class PyTorchModelConfig(ModelTypeConfig):
@@ -206,6 +208,12 @@ class PyTorchModelType(ModelType):
     def check(self, handle: ModelHandler) -> None:
         if handle.attributes.get("model_format") != "loader" or handle.path.endswith(".py"):
             super().check(handle)
+
+    def from_cache(self, cached: ModelHandler, parent: ModelHandler) -> ModelHandler:
+        """The loader (and what it is called with and trusted by) is the parent's, which this run
+        checked: a cache record naming another loader would run code the workflow never named."""
+        trusted = parent.attributes if parent.type == "pytorch" else {}
+        return cached.derive(attributes={key: trusted.get(key) for key in CODE_ATTRIBUTES})
 
     def content_id(self, handle: ModelHandler) -> str:
         loader = handle.attributes.get("model_loader")

@@ -218,3 +218,15 @@ def test_an_adapter_attribute_outside_the_model_folder_is_refused(
     with pytest.raises(ModelLoadError, match="outside the model's folder") as error:
         load_torch_model(handle)
     assert adapter in str(error.value)
+
+
+def test_a_cached_hf_handle_gets_trust_remote_code_from_its_parent_not_the_cache(tmp_path):
+    from olive_core.models.handler import ModelHandler
+    from olive_torch.hf_model import HfModelType
+
+    parent = ModelHandler(type="hf", path=str(tmp_path), attributes={"trust_remote_code": False})
+    planted = ModelHandler(type="hf", path=str(tmp_path / "x"), attributes={"trust_remote_code": True, "task": "fill-mask"})
+    restored = HfModelType().from_cache(planted, parent)
+    assert restored.attributes == {"trust_remote_code": False, "task": "fill-mask"}
+    trusting = parent.derive(attributes={"trust_remote_code": True})
+    assert HfModelType().from_cache(planted, trusting).attributes["trust_remote_code"] is True

@@ -156,3 +156,17 @@ def test_io_config_with_more_inputs_than_forward_takes(make_torch_handle, tiny_n
     with pytest.raises(ConfigError, match="names 2 inputs") as error:
         PyTorchModelType().create_session(handle, CPU, {})
     assert "io_config.input_names" in str(error.value)
+
+
+def test_a_cached_pytorch_handle_gets_its_loader_from_its_parent_not_the_cache(tmp_path):
+    from olive_core.models.handler import ModelHandler
+    from olive_torch.pytorch_model import PyTorchModelType
+
+    parent = ModelHandler(type="pytorch", path="w.safetensors", attributes={"model_loader": "/w/nets.py:build", "loader_kwargs": {"n": 1}})
+    planted = ModelHandler(
+        type="pytorch",
+        path="w2.safetensors",
+        attributes={"model_loader": "/tmp/evil.py:build", "trusted_modules": ["os"], "model_format": "safetensors"},
+    )
+    restored = PyTorchModelType().from_cache(planted, parent).attributes
+    assert restored == {"model_loader": "/w/nets.py:build", "loader_kwargs": {"n": 1}, "trusted_modules": None, "model_format": "safetensors"}
