@@ -20,7 +20,7 @@ from olive_core.models.handler import ModelHandler
 from olive_core.models.hashing import hash_json, hash_path
 from olive_core.models.io_config import IoConfig
 from olive_core.models.model_type import InferenceSession, ModelType, ModelTypeConfig
-
+from olive_core.redaction import is_secret_key
 from olive_torch.io import DEFAULT_BATCH_SIZE, DEFAULT_SEQUENCE_LENGTH, hf_io_config
 from olive_torch.paths import escaping_links, inside, is_inside
 from olive_torch.tasks import Task
@@ -254,10 +254,12 @@ class HfModelType(ModelType):
 
     def content_id(self, handle: ModelHandler) -> str:
         # How the model is loaded (task, load_kwargs, io) is part of its identity: the same folder
-        # loaded for another task is another model, and must not share cached pass outputs.
+        # loaded for another task is another model, and must not share cached pass outputs. A
+        # credential (a hub token) is not: a rotated token must not invalidate the cache.
+        load_kwargs = handle.attributes.get("load_kwargs") or {}
         loading = {
             "task": handle.attributes.get("task"),
-            "load_kwargs": handle.attributes.get("load_kwargs"),
+            "load_kwargs": {key: value for key, value in load_kwargs.items() if not is_secret_key(key)},
             "trust_remote_code": handle.attributes.get("trust_remote_code"),
             "io_config": handle.io_config.model_dump(mode="json") if handle.io_config else None,
         }

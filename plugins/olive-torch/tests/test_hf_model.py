@@ -61,6 +61,14 @@ def test_content_id_covers_files_and_how_the_model_is_loaded(make_hf_handle, tin
     assert base != model_type.content_id(make_hf_handle(changed))
 
 
+def test_content_id_does_not_change_with_the_hub_token(make_hf_handle, tiny_bert_dir: Path) -> None:
+    model_type = HfModelType()
+    first = model_type.content_id(make_hf_handle(tiny_bert_dir, load_kwargs={"token": "hf_one", "attn_implementation": "eager"}))
+    rotated = model_type.content_id(make_hf_handle(tiny_bert_dir, load_kwargs={"token": "hf_two", "attn_implementation": "eager"}))
+    assert first == rotated
+    assert first != model_type.content_id(make_hf_handle(tiny_bert_dir, load_kwargs={"token": "hf_one"}))
+
+
 def test_content_id_of_a_hub_id_is_its_id_and_revision() -> None:
     def handle(revision: str) -> ModelHandler:
         return ModelHandler(type="hf", path="org/model", attributes={"hub_id": True, "revision": revision, "task": "fill-mask"})
