@@ -54,3 +54,15 @@ logging.getLogger("torchao").warning("something else torchao says")
     assert "something else torchao says" in result.stderr
     for expected in ("Failed to load", "Detected no triton", "is an Enum subclass"):
         assert expected not in result.stderr
+
+
+def test_olive_passes_shows_that_its_passes_keep_the_input_type() -> None:
+    from click.testing import CliRunner
+
+    from olive_core.cli.main import cli
+
+    for name in ("MagnitudePruning", "NMSparsity", "TorchAOQuantization", "LoRAFinetuning", "MergeLoRA"):
+        result = CliRunner().invoke(cli, ["passes", name])
+        assert result.exit_code == 0, result.output
+        assert "input: hf, pytorch -> output: same as input" in result.output
+    assert "input: hf -> output: hf" in CliRunner().invoke(cli, ["passes", "StructuredPruning"]).output
