@@ -13,7 +13,6 @@ from olive_core.models.hashing import hash_json, hash_path
 from olive_core.models.io_config import IoConfig
 
 from olive_onnx.files import external_data_files, read_model_proto, resolve_model_file
-from olive_onnx.support_files import folder_support_files
 
 if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
@@ -48,6 +47,8 @@ class OnnxModelType(ModelType):
         except ModelLoadError as exc:
             raise ModelLoadError(f"input model '{name}': {exc.message}", hint=exc.hint) from exc
         # A folder's config and tokenizer files travel with the model through every pass.
+        from olive_torch.hf_model import folder_support_files
+
         files = [str(f.absolute()) for f in folder_support_files(path)] if path.is_dir() else []
         handle = ModelHandler(type="onnx", path=str(model_file.resolve()), io_config=config.io_config, files=files)
         self.check(handle)

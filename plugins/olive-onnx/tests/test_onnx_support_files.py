@@ -62,7 +62,7 @@ def test_support_file_linking_outside_the_folder_is_not_carried(
     (folder / "tokenizer.json").unlink()
     os.symlink(secret, folder / "tokenizer.json")
     os.symlink(folder / "config.json", folder / "vocab.json")  # a link that stays inside is fine
-    with caplog.at_level(logging.WARNING, logger="olive_onnx.support_files"):
+    with caplog.at_level(logging.WARNING, logger="olive_torch.hf_model"):
         files = {Path(f).name for f in _handle(folder).files}
     assert "tokenizer.json" not in files and {"config.json", "vocab.json"} <= files
     assert "tokenizer.json" in caplog.text and "outside the model folder" in caplog.text

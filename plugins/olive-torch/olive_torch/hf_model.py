@@ -143,8 +143,13 @@ def hf_support_files(handle: ModelHandler) -> list[Path]:
     of it is skipped with a warning, never read or copied.
     """
     folder = _local_folder(handle)
-    if folder is None:
-        return []
+    return [] if folder is None else folder_support_files(folder)
+
+
+def folder_support_files(folder: Path) -> list[Path]:
+    """The support files (and sentence-transformers module folders) inside ``folder``: the same
+    for an HF folder and for an exported model's folder (olive-onnx)."""
+    folder = Path(folder)
     found = [folder / name for name in SUPPORT_FILES if (folder / name).is_file()]
     found = [path for path in found if _stays_inside(path, folder)]
     if folder / "modules.json" in found:
