@@ -159,31 +159,7 @@ def copy_support_files(model: ModelHandler, folder: Path) -> None:
 def _save_pytorch(
     module: torch.nn.Module, model: ModelHandler, output_dir: Path, attributes: dict[str, Any]
 ) -> ModelHandler:
-    import torch
+    from olive_torch.packaging import model_format_of, save_state_dict
 
-    state = module.state_dict()
-    if any(type(tensor) is not torch.Tensor for tensor in state.values()):
-        # torchao tensor subclasses: torch.save keeps them, torch.load(weights_only=True) reads
-        # them back once torchao is imported (it allow-lists its classes).
-        path = output_dir / "model.pt"
-        torch.save(dict(state), path)
-        model_format = "torch_save"
-    else:
-        from safetensors.torch import save_file
-
-        path = output_dir / "model.safetensors"
-        save_file(_unshared(state), str(path))
-        model_format = "safetensors"
-    return model.derive(path=str(path), attributes={"model_format": model_format, **attributes})
-
-
-def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """safetensors refuses tensors that share memory (tied weights): copy the repeats."""
-    seen: set[int] = set()
-    result = {}
-    for name, tensor in state.items():
-        tensor = tensor.detach().contiguous()
-        pointer = tensor.untyped_storage().data_ptr()
-        result[name] = tensor.clone() if pointer in seen else tensor
-        seen.add(pointer)
-    return result
+    path = save_state_dict(module.state_dict(), output_dir)
+    return model.derive(path=str(path), attributes={"model_format": model_format_of(path), **attributes})

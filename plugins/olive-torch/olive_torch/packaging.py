@@ -40,22 +40,35 @@ def weights_snapshot(handle: ModelHandler, key: str) -> Path:
     done = [path for path in (folder / "model.safetensors", folder / "model.pt") if path.is_file()]
     if done:
         return done[0]
-    import torch
-
     from olive_torch.loading import load_torch_model
 
-    state = load_torch_model(handle).state_dict()
     staging = Path(tempfile.mkdtemp(dir=_snapshot_root()))
-    if any(type(tensor) is not torch.Tensor for tensor in state.values()):
-        torch.save(dict(state), staging / "model.pt")
-    else:
-        from safetensors.torch import save_file
-
-        save_file(_unshared(state), str(staging / "model.safetensors"))
+    save_state_dict(load_torch_model(handle).state_dict(), staging)
     for file in staging.iterdir():
         file.chmod(0o644)  # copied as it is into output folders, which are meant to be shared
     staging.replace(folder)
     return weights_snapshot(handle, key)
+
+
+def save_state_dict(state: dict[str, torch.Tensor], folder: Path) -> Path:
+    """Write a state dict into ``folder``: ``model.safetensors``, or ``model.pt`` (read back with
+    ``weights_only=True`` once torchao is imported) for tensor subclasses safetensors cannot hold."""
+    import torch
+
+    if any(type(tensor) is not torch.Tensor for tensor in state.values()):
+        path = folder / "model.pt"
+        torch.save(dict(state), path)
+    else:
+        from safetensors.torch import save_file
+
+        path = folder / "model.safetensors"
+        save_file(_unshared(state), str(path))
+    return path
+
+
+def model_format_of(weights: Path) -> str:
+    """The pytorch handle's ``model_format`` of a file :func:`save_state_dict` wrote."""
+    return "safetensors" if weights.suffix == ".safetensors" else "torch_save"
 
 
 def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -79,7 +92,7 @@ def package_pytorch(handle: ModelHandler, folder: Path, snapshot: Path | None) -
     if snapshot is not None:
         path = str(folder / snapshot.name)
         shutil.copy2(snapshot, path)
-        attributes["model_format"] = "safetensors" if snapshot.suffix == ".safetensors" else "torch_save"
+        attributes["model_format"] = model_format_of(snapshot)
     source = loader_file(handle)
     if source is not None:
         if not source.is_file():
