@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from olive_core.cache.local import ARTIFACT_MARK, LocalCache, LocalCacheConfig, default_cache_dir
+from olive_core.cache.local import LocalCache, LocalCacheConfig, default_cache_dir
 from olive_core.models.handler import ModelHandler
 
 
