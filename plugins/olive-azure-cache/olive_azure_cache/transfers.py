@@ -13,6 +13,7 @@ from typing import Any
 
 from olive_core.cache.local import LocalCache
 from olive_core.cache.local import portable_handle, resolve_handle
+from olive_core.errors import CacheError
 from olive_core.models.handler import ModelHandler
 from olive_azure_cache.manifest import (
     ManifestError,
@@ -59,7 +60,11 @@ class Transfers:
                     self._damaged(model_id, f"its file '{name}' {problem}", manifest.upload_id)
                     return None
             handle = resolve_handle(ModelHandler.model_validate(manifest.handle), folder)
-            stored = self.local.put_model(model_id, handle, folder, manifest.info)
+            try:
+                stored = self.local.put_model(model_id, handle, folder, manifest.info)
+            except CacheError as exc:  # a handle naming files outside its own folder
+                self._damaged(model_id, exc.message, manifest.upload_id)
+                return None
         return stored, manifest.size_bytes
 
     def _damaged(self, model_id: str, reason: str, upload_id: str | None = None) -> None:

@@ -85,6 +85,26 @@ def test_a_corrupted_remote_blob_is_recomputed(azurite, azure_config, container_
     assert _statuses(third) == ["cached", "cached"]  # the recomputed entry replaced the damaged one
 
 
+def test_a_remote_manifest_naming_files_outside_its_entry_is_damaged(azurite, azure_config, container_name, write_workflow, toy_manager, tmp_path, caplog):
+    """Someone with write access to the container cannot make a run read a file elsewhere."""
+    path = write_workflow({"type": "azure", "config": azure_config()})
+    first = run(path, manager=toy_manager, cache_dir=tmp_path / "one")
+    scale_id = first.candidates[0].lineage[0]
+    container = azurite.container(container_name)
+    manifest_name = f"manifests/{scale_id}.json"
+    manifest = json.loads(container.download_blob(manifest_name).readall())
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"weights": [[1, 1], [1, 1]], "bias": [0, 0]}')
+    manifest["handle"]["path"] = str(secret)
+    container.upload_blob(manifest_name, json.dumps(manifest).encode(), overwrite=True)
+
+    with caplog.at_level(logging.WARNING):
+        second = run(path, manager=toy_manager, cache_dir=tmp_path / "two")
+    assert second.ok and "is damaged" in caplog.text and "outside the folder" in caplog.text
+    assert _statuses(second) == ["ran", "cached"]
+    assert str(secret) not in (second.output_dir / "run.json").read_text()
+
+
 def _olive(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "olive_core", *args],
