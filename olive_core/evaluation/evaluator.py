@@ -93,6 +93,7 @@ class Evaluator:
         self._data = _Once()
         self._sessions = _Once()
         self._outputs = _Once()
+        self._shared = _Once()
         self._input_evaluation = _Once()
 
     # -- data --------------------------------------------------------------------------------
@@ -168,6 +169,7 @@ class Evaluator:
         """Release every session, the input model's included."""
         self._sessions.drop(lambda key: False)
         self._outputs.drop(lambda key: False)
+        self._shared.drop(lambda key: False)
 
     # -- evaluation --------------------------------------------------------------------------
 
@@ -253,6 +255,12 @@ class Evaluator:
             session=lambda: self._session(model, model_id, model_type),
             settings=dict(self.settings),
             model_type_plugin=self.registry.get("model_type", model.type).source.name,
+            reference_model=self.input_model,
+            reference_model_type=self._model_type(self.input_model),
+            reference_session=lambda: self._session(
+                self.input_model, self.input_model_id, self._model_type(self.input_model)
+            ),
+            shared=self._shared.get,
         )
         data_name = metric.data
         if data_name is None:

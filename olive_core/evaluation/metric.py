@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from olive_core.bounds import STRICT_CONFIG
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Hashable
 
     import numpy as np
 
@@ -53,6 +53,14 @@ class MetricContext:
     reference_outputs: Callable[[], list[dict[str, np.ndarray]]] | None = None
     #: the plugin that registered the model type, so a child process can rebuild it by name
     model_type_plugin: str = ""
+    #: the input model, its type and (created once per run) its session: for metrics that compare
+    #: with it by running it their own way (greedy generation), not through ``reference_outputs``
+    reference_model: ModelHandler | None = None
+    reference_model_type: ModelType | None = None
+    reference_session: Callable[[], InferenceSession] | None = None
+    #: ``shared(key, compute)``: ``compute()`` once per run for this key (a reference result that
+    #: every candidate's measurement compares with); keys should start with the metric's name
+    shared: Callable[[Hashable, Callable[[], Any]], Any] | None = None
 
 
 class Metric(ABC):

@@ -117,9 +117,33 @@ class OutputRangeMetric(Metric):
         return {"low": float(values.min()), "high": float(values.max())}
 
 
+#: how often ReferenceGapMetric ran the input model (once per run is the promise of ``shared``)
+REFERENCE_RUNS: list[str] = []
+
+
+class ReferenceGapMetric(Metric):
+    """Runs the input model through its own session, once per run: the largest output gap."""
+
+    sub_metrics: ClassVar = {"gap": "min"}
+
+    def measure(self, config: Any, context: MetricContext) -> dict[str, float]:
+        assert context.batches is not None and context.reference_session is not None and context.shared is not None
+
+        def reference() -> list[np.ndarray]:
+            REFERENCE_RUNS.append(context.reference_model.path)
+            session = context.reference_session()
+            return [session.run({"x": batch["x"]})[0] for batch in context.batches]
+
+        expected = context.shared(("reference_gap", "outputs"), reference)
+        session = context.session()
+        got = [session.run({"x": batch["x"]})[0] for batch in context.batches]
+        return {"gap": float(max(np.abs(a - b).max() for a, b in zip(got, expected)))}
+
+
 @hookimpl
 def register_metrics(register: Any) -> None:
     register("output_range", f"{__name__}:OutputRangeMetric")
+    register("reference_gap", f"{__name__}:ReferenceGapMetric")
 
 
 @hookimpl

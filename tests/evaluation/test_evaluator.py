@@ -217,3 +217,16 @@ def test_a_plugin_metric_is_measured_like_a_builtin_one(
     assert evaluation.values == {"range-low": pytest.approx(float(logits.min())), "range-high": pytest.approx(float(logits.max()))}
     assert evaluation.directions == {"range-low": "max", "range-high": "min"}
     assert evaluation.goals["range-high"].met is False
+
+
+def test_a_metric_can_run_the_input_model_its_own_way_once_per_run(
+    tmp_path: Path, data_file: Path, model_path: Path, make_workflow: Callable[..., Any], make_evaluator: Callable[..., Any]
+) -> None:
+    metrics = [{"name": "gap", "type": "reference_gap", "data": "eval"}]
+    evaluator = make_evaluator(make_workflow(data=data(), metrics=metrics))
+    numpy_plugin.REFERENCE_RUNS.clear()
+    shifted = numpy_plugin.write_linear_model(tmp_path / "a" / "linear.npz", WEIGHT, BIAS + 0.25)
+    other = numpy_plugin.write_linear_model(tmp_path / "b" / "linear.npz", WEIGHT, BIAS - 0.5)
+    assert evaluator.evaluate(handle_for(shifted)).values["gap-gap"] == pytest.approx(0.25)
+    assert evaluator.evaluate(handle_for(other)).values["gap-gap"] == pytest.approx(0.5)
+    assert numpy_plugin.REFERENCE_RUNS == [str(model_path)]  # the input model ran once for both
