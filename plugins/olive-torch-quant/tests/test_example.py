@@ -29,7 +29,10 @@ def test_finetuning_and_merging_raise_held_out_accuracy(prepared_example: Path) 
 
     finetune = next(m for m in record["models"].values() if m["step"] == "finetune")
     curve = finetune["report"]["loss_curve"]
-    assert len(curve) == finetune["report"]["optimizer_steps"] and curve[-1] < curve[0] / 10
+    assert len(curve) == finetune["report"]["optimizer_steps"]
+    # a tenth of the steps at each end: one step's loss is one small batch's, noisy on any CPU
+    tenth = max(len(curve) // 10, 1)
+    assert sum(curve[-tenth:]) < sum(curve[:tenth]) / 10
     best = prepared_example / "output-torch" / "model"
     assert (best / "model.safetensors").is_file() and (best / "tokenizer.json").is_file()
     assert not list(best.rglob("*.bin")) and not list(best.rglob("*.pt")), "nothing that needs unpickling"
