@@ -36,6 +36,12 @@ KNOWN_PLUGINS: dict[str, dict[str, tuple[str, ...]]] = {
     "olive-azure-cache": {
         "cache_backend": ("azure",),
     },
+    "olive-genai": {
+        "model_type": ("genai",),
+        "pass": ("GenAIModelBuilder", "GenAIKVCacheExport", "GenAIWeightOnlyQuantization"),
+        "metric": ("perplexity", "token_agreement", "generation_latency"),
+        "data_component": ("text_blocks", "prompts"),
+    },
 }
 
 
