@@ -75,3 +75,41 @@ def model_file(folder: Path, name: str, where: str) -> Path:
     if not path.is_file():
         raise ModelLoadError(f"{where} names '{name}', which is not in '{folder}'", hint="copy the model files together")
     return path
+
+
+def write_genai_config(folder: Path, decoder: dict[str, Any], model: dict[str, Any]) -> Path:
+    """Write the genai_config.json of a decoder whose inputs and outputs use ONNX Runtime GenAI's
+    names (``input_ids``, ``attention_mask``, ``past_key_values.N.key`` -> ``logits``,
+    ``present.N.key``), with greedy search up to the model's context as the default."""
+    names = {
+        "inputs": {
+            "input_ids": "input_ids",
+            "attention_mask": "attention_mask",
+            "past_key_names": "past_key_values.%d.key",
+            "past_value_names": "past_key_values.%d.value",
+        },
+        "outputs": {
+            "logits": "logits",
+            "present_key_names": "present.%d.key",
+            "present_value_names": "present.%d.value",
+        },
+    }
+    config = {
+        "model": {
+            **model,
+            # ONNX Runtime GenAI's generic decoder: no builder-specific state (rotary caches, GQA buffers)
+            "type": "decoder",
+            "decoder": {"session_options": {"log_id": "onnxruntime-genai", "provider_options": []}, **decoder, **names},
+        },
+        "search": {
+            "do_sample": False,
+            "max_length": model["context_length"],
+            "num_beams": 1,
+            "num_return_sequences": 1,
+            # the exported graph concatenates the past with the new keys: no shared fixed buffer
+            "past_present_share_buffer": False,
+        },
+    }
+    path = Path(folder) / CONFIG_FILE
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -81,13 +81,16 @@ def context(data: dict | None = None) -> PassContext:
     return PassContext(accelerator=CPU, step="test", data=(lambda name: data[name]) if data is not None else None)
 
 
-def run_pass(name: str, model: ModelHandler, output_dir: Path, data: dict | None = None, **config) -> tuple[ModelHandler, PassContext]:
-    """Run a registered pass as the engine does (check_input, then run into an empty folder)."""
+def run_pass(
+    name: str, model: ModelHandler, output_dir: Path, batches: dict | None = None, **config
+) -> tuple[ModelHandler, PassContext]:
+    """Run a registered pass as the engine does (check_input, then run into an empty folder);
+    ``batches`` maps data config names to their batches (what ``context.data(name)`` returns)."""
     from olive_core.plugins import create_plugin_manager
 
     cls = create_plugin_manager().registry.load("pass", name)
     output_dir.mkdir(parents=True, exist_ok=True)
-    run_context = context(data)
+    run_context = context(batches)
     the_pass, parsed = cls(), cls.Config(**config)
     the_pass.check_input(model, parsed, run_context)
     return the_pass.run(model, parsed, output_dir, run_context), run_context
