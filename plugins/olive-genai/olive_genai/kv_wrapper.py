@@ -38,9 +38,11 @@ def cache_shape(model: torch.nn.Module, architecture: str) -> CacheShape:
     import torch
     from transformers import DynamicCache
 
+    from olive_genai.language_model import cache_of
+
     with torch.inference_mode():
         output = model(input_ids=torch.ones(1, 2, dtype=torch.int64), use_cache=True)
-    cache = getattr(output, "past_key_values", None)
+    cache = cache_of(output)
     layers = getattr(cache, "layers", None)
     keys = [getattr(layer, "keys", None) for layer in layers or []]
     if not isinstance(cache, DynamicCache) or not keys or any(k is None or k.dim() != 4 for k in keys):
@@ -57,6 +59,10 @@ def with_flat_cache(model: torch.nn.Module, shape: CacheShape) -> torch.nn.Modul
     import torch
     from transformers import DynamicCache
 
+    from olive_genai.language_model import cache_argument, cache_of
+
+    argument = cache_argument(model)
+
     class FlatCache(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -66,8 +72,8 @@ def with_flat_cache(model: torch.nn.Module, shape: CacheShape) -> torch.nn.Modul
             cache = DynamicCache()
             for layer in range(shape.layers):
                 cache.update(past[2 * layer], past[2 * layer + 1], layer)
-            output = self.model(input_ids=input_ids, attention_mask=attention_mask, past_key_values=cache, use_cache=True)
-            present = output.past_key_values.layers
+            output = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=True, **{argument: cache})
+            present = cache_of(output).layers
             flat = [tensor for layer in present for tensor in (layer.keys, layer.values)]
             return (output.logits, *flat)
 

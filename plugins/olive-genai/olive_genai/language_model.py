@@ -108,6 +108,7 @@ class TorchLanguageModel:
         mask = torch.ones_like(ids)
         chosen, kept, decode_s = [], [], []
         started = time.perf_counter()
+        cache = cache_argument(self.module)
         with torch.inference_mode():
             output = self.module(input_ids=ids, attention_mask=mask, use_cache=True)
             for step in range(new_tokens):
@@ -125,9 +126,22 @@ class TorchLanguageModel:
                     break
                 started = time.perf_counter()
                 mask = torch.cat([mask, torch.ones_like(token)], dim=1)
-                output = self.module(
-                    input_ids=token, attention_mask=mask, past_key_values=output.past_key_values, use_cache=True
-                )
+                arguments = {cache: cache_of(output)}
+                output = self.module(input_ids=token, attention_mask=mask, use_cache=True, **arguments)
         tokens = torch.cat(chosen, dim=1).numpy().astype(np.int64)
         step_logits = np.stack(kept, axis=1) if keep_logits else None
         return Generation(tokens, first_token_s, decode_s, step_logits)
+
+
+def cache_argument(module: torch.nn.Module) -> str:
+    """The name a model's forward takes its key/value cache by: ``cache`` in newer transformers
+    (``past_key_values`` is deprecated there), ``past_key_values`` before."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(module.forward).parameters else "past_key_values"
+
+
+def cache_of(output: Any) -> Any:
+    """The cache a forward pass returned, under either name."""
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values

@@ -53,7 +53,8 @@ BUILDER_ARCHITECTURES = frozenset(
 )
 #: lines of the builder's own output kept in the step's report
 REPORT_LINES = 60
-_PROGRESS = re.compile(r"\r|\d+%\||^Progress: \[|^\d+it \[")
+#: progress bars the builder draws in place: "Progress: [####  ] 45.45%", "0it [00:00, ?it/s]"
+_PROGRESS = re.compile(r"Progress: \[[# ]*\]\s*[\d.]+%|\d+it \[[^\]]*\]")
 
 
 class GenAIModelBuilderConfig(PassConfig):
@@ -178,11 +179,11 @@ def builder_command(model: ModelHandler, config: GenAIModelBuilderConfig, output
 
 
 def builder_log(text: str) -> list[str]:
-    """The builder's output without progress bars and per-node chatter, last lines first kept."""
+    """The builder's output without progress bars and per-node chatter; the last lines are kept."""
     lines = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or _PROGRESS.search(line) or "[INFO]" in line or "torchao" in line or "_pytree.py" in line:
+    for segment in text.replace("\r", "\n").splitlines():
+        line = _PROGRESS.sub("", segment).strip()
+        if not line or "%|" in line or "[INFO]" in line or "torchao" in line or "_pytree.py" in line:
             continue
         lines.append(line[:500])
     return lines[-REPORT_LINES:]
