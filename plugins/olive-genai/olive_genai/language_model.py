@@ -57,7 +57,9 @@ def language_model(session: Any, model: ModelHandler, metric: str) -> LanguageMo
     session is wrapped; anything else is not a language model."""
     if isinstance(session, LanguageModel):
         return session
+    # olive-torch's session runs the model inside its io wrapper; the causal LM is the wrapped one
     module = getattr(session, "module", None)
+    module = getattr(module, "model", module)
     if module is not None and model.type in ("hf", "pytorch") and hasattr(module, "generate"):
         return TorchLanguageModel(module, getattr(session, "settings", {}))
     raise IncompatibleModelError(
