@@ -66,7 +66,7 @@ class TextBlocks(DataComponent):
         samples = list(value or [])
         if not samples:
             return []
-        tokenizer = load_tokenizer(config, context)
+        tokenizer = load_tokenizer(config, context, "text_blocks")
         texts = _texts(samples, config.text_field, "text_blocks", context)
         stream = _token_stream(tokenizer, texts)
         if len(stream) < config.block_size:
@@ -115,7 +115,7 @@ class Prompts(DataComponent):
         samples = list(value or [])
         if not samples:
             return []
-        tokenizer = load_tokenizer(config, context)
+        tokenizer = load_tokenizer(config, context, "prompts")
         texts = _texts(samples, config.text_field, "prompts", context)
         bos = _bos_id(tokenizer, context) if config.add_bos else None
         pad = _pad_id(tokenizer, context) if config.length is not None else None

@@ -94,11 +94,12 @@ def _model_inputs(model: ModelHandler | None) -> set[str] | None:
     return set(model.io_config.input_names)
 
 
-def load_tokenizer(config: HfTokenizeConfig, context: DataContext) -> Any:
-    """The tokenizer named in the config, else the one in (or beside) the context's model."""
+def load_tokenizer(config: Any, context: DataContext, component: str = "hf_tokenize") -> Any:
+    """The tokenizer named in ``config.tokenizer``, else the one in (or beside) the context's model;
+    ``component`` names the data component in messages."""
     from transformers import AutoTokenizer
 
-    source, revision, trust = _tokenizer_source(config, context)
+    source, revision, trust = _tokenizer_source(config, context, component)
     try:
         return AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=trust)
     except Exception as exc:
@@ -106,13 +107,13 @@ def load_tokenizer(config: HfTokenizeConfig, context: DataContext) -> Any:
         hint = (
             "if you trust its source, set trust_remote_code: true in input_model.config"
             if "trust_remote_code" in text
-            else "set hf_tokenize's tokenizer to a folder with tokenizer files, or to a hub id"
+            else f"set {component}'s tokenizer to a folder with tokenizer files, or to a hub id"
         )
         first = text.splitlines()[0] if text else type(exc).__name__
         raise DataError(f"no tokenizer can be loaded from '{source}': {first}", hint=hint) from exc
 
 
-def _tokenizer_source(config: HfTokenizeConfig, context: DataContext) -> tuple[str, str | None, bool]:
+def _tokenizer_source(config: Any, context: DataContext, component: str) -> tuple[str, str | None, bool]:
     if config.tokenizer:
         path = Path(config.tokenizer).expanduser()
         path = path if path.is_absolute() else context.base_dir / path
@@ -120,8 +121,8 @@ def _tokenizer_source(config: HfTokenizeConfig, context: DataContext) -> tuple[s
     model = context.model
     if model is None:
         raise DataError(
-            f"data '{context.name}': hf_tokenize has no model to take a tokenizer from",
-            hint="set hf_tokenize's tokenizer to a tokenizer folder or hub id",
+            f"data '{context.name}': {component} has no model to take a tokenizer from",
+            hint=f"set {component}'s tokenizer to a tokenizer folder or hub id",
         )
     trust = bool(model.attributes.get("trust_remote_code", False))
     if model.type == "hf":
@@ -133,5 +134,5 @@ def _tokenizer_source(config: HfTokenizeConfig, context: DataContext) -> tuple[s
         return str(folder), None, trust
     raise DataError(
         f"data '{context.name}': no tokenizer files beside '{model.path}'",
-        hint="set hf_tokenize's tokenizer to a tokenizer folder or hub id",
+        hint=f"set {component}'s tokenizer to a tokenizer folder or hub id",
     )
