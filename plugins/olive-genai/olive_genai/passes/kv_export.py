@@ -11,6 +11,7 @@ measurable and quantizable the same way.
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -113,7 +114,11 @@ def _export(wrapped: torch.nn.Module, shape: CacheShape, target: Path, config: G
     axes.update({name: {0: "batch_size", 2: "past_sequence_length"} for name in shape.input_names()})
     axes.update({name: {0: "batch_size", 2: "total_sequence_length"} for name in shape.output_names()})
     try:
-        with torch.inference_mode(False), torch.no_grad():
+        # The tracer warns about values it freezes (cache lengths, mask checks); _check then runs the
+        # graph on other lengths than traced, which is what tells whether freezing them mattered.
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", message=".*(legacy TorchScript-based|aten::index|will be removed)")
             torch.onnx.export(
                 wrapped,
                 _example(shape, batch=2, length=3, past=2, vocab=vocab),
