@@ -1,51 +1,92 @@
-"""Accelerators: a target device, and the execution provider that runs models on it."""
+"""Devices, the execution providers that run models on them, and the accelerator a run targets.
+
+Devices and providers are separate registrations, so that any plugin can add a provider to a
+device another plugin (or core) registered: core registers the ``cpu`` device and its
+``CPUExecutionProvider``; olive-onnx registers ``gpu`` and ``npu`` with ONNX Runtime's built-in
+providers; a vendor plugin (olive-qnn) adds its provider to ``npu``, with the provider options
+and session settings it needs and, for a provider shipped as a separate library (an ONNX
+Runtime plugin EP), the library to register first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Accelerator:
-    """A device kind a plugin knows how to target (``cpu``, ``gpu``, a vendor's ``npu``)."""
+    """A device kind a workflow can target (``cpu``, ``gpu``, ``npu``); providers run on it."""
 
     name: str
     description: str
-    #: execution providers to try, in order, when a workflow names the device but no provider
-    default_execution_providers: tuple[str, ...] = ()
-    #: cheap check (no heavy import) whether the device can be used here at all
+    #: cheap check (no heavy import) whether the device kind can be used here at all
     is_available: Callable[[], bool] = field(default=lambda: True, compare=False)
-    #: the execution providers installed here, when the plugin can tell (asked only when needed)
-    installed_providers: Callable[[], list[str]] | None = field(default=None, compare=False)
 
-    def default_provider(self) -> str | None:
-        """The provider a workflow gets when it names the device only: the first installed default."""
-        if not self.default_execution_providers:
-            return None
-        if self.installed_providers is not None:
-            installed = set(self.installed_providers())
-            return next((p for p in self.default_execution_providers if p in installed), self.default_execution_providers[0])
-        return self.default_execution_providers[0]
+
+@dataclass(frozen=True)
+class ExecutionProvider:
+    """How models run on a device: what ONNX Runtime calls it, the defaults it needs, whether it is here.
+
+    ``library`` returns the path of an execution-provider library that ONNX Runtime must register
+    before it can use the provider (a plugin EP, such as onnxruntime-qnn); ``simulated`` says
+    whether the device is simulated on this machine, so that measurements are reported as such
+    and never as the device's speed.
+    """
+
+    name: str
+    device: str
+    description: str = ""
+    #: provider options every session gets (a workflow's ``provider_options`` override them)
+    provider_options: Mapping[str, str] = field(default_factory=dict, compare=False)
+    #: session config entries every session gets (e.g. ``session.disable_cpu_ep_fallback``)
+    session_config: Mapping[str, str] = field(default_factory=dict, compare=False)
+    #: cheap check whether the provider can be used here (its package installed, compiled in)
+    is_available: Callable[[], bool] = field(default=lambda: True, compare=False)
+    #: the path of the EP library to register with ONNX Runtime first; None for built-in providers
+    library: Callable[[], str] | None = field(default=None, compare=False)
+    #: whether the device is simulated here (measured figures are not the device's)
+    simulated: Callable[[], bool] = field(default=lambda: False, compare=False)
+    #: among a device's providers, higher is chosen first when a workflow names the device only
+    priority: int = 0
+    #: where to get it, for the error that says it is missing
+    install_hint: str = ""
 
 
 @dataclass(frozen=True)
 class AcceleratorSpec:
-    """The accelerator one run targets: device plus, for ONNX Runtime, one execution provider."""
+    """The accelerator one run targets: a device, one execution provider, and what the provider
+    needs (resolved from its registration and the workflow at validation, so workers need nothing else)."""
 
     device: str = "cpu"
     execution_provider: str | None = None
+    provider_options: tuple[tuple[str, str], ...] = ()
+    session_config: tuple[tuple[str, str], ...] = ()
+    #: the EP library ONNX Runtime must register first (a plugin EP), as a path
+    library: str | None = field(default=None, compare=False)
+    simulated: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
         return f"{self.device}-{self.execution_provider}" if self.execution_provider else self.device
 
     def key(self) -> str:
-        """The stable text that enters cache keys."""
-        return str(self)
+        """The stable text that enters cache keys: provider options change what a provider makes."""
+        if not self.provider_options:
+            return str(self)
+        digest = hashlib.sha256(json.dumps(sorted(self.provider_options)).encode()).hexdigest()[:12]
+        return f"{self}-{digest}"
+
+    def options(self) -> dict[str, str]:
+        return dict(self.provider_options)
+
+    def config_entries(self) -> dict[str, str]:
+        return dict(self.session_config)
 
 
-CPU = Accelerator(
-    name="cpu",
-    description="the host CPU",
-    default_execution_providers=("CPUExecutionProvider",),
+CPU = Accelerator(name="cpu", description="the host CPU")
+
+CPU_PROVIDER = ExecutionProvider(
+    name="CPUExecutionProvider", device="cpu", description="ONNX Runtime's CPU kernels", priority=0
 )

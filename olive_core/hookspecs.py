@@ -63,6 +63,19 @@ def register_accelerators(register: Registrar) -> None:
 
 
 @_hookspec
+def register_execution_providers(register: Registrar) -> None:
+    """Register execution providers on device kinds: ``register("QNNExecutionProvider", ExecutionProvider(...))``.
+
+    The target is an :class:`olive_core.accelerators.ExecutionProvider` (or an import path to
+    one) naming the device it runs on, which any plugin may have registered (``npu`` comes from
+    olive-onnx). Several plugins can add providers to one device; the name is what a workflow
+    writes as ``accelerators[].provider``. Give the provider's default options and session
+    config entries, an availability probe that imports nothing heavy, and for a provider shipped
+    as a separate library (an ONNX Runtime plugin EP) a callable returning that library's path.
+    """
+
+
+@_hookspec
 def register_metrics(register: Registrar) -> None:
     """Register metrics: ``register("latency", "olive_core.evaluation.metrics.latency:LatencyMetric")``.
 
@@ -153,6 +166,7 @@ REGISTRATION_HOOKS = (
     "register_passes",
     "register_model_types",
     "register_accelerators",
+    "register_execution_providers",
     "register_metrics",
     "register_data_components",
     "register_search_strategies",

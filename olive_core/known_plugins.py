@@ -36,6 +36,11 @@ KNOWN_PLUGINS: dict[str, dict[str, tuple[str, ...]]] = {
     "olive-azure-cache": {
         "cache_backend": ("azure",),
     },
+    "olive-qnn": {
+        "execution_provider": ("QNNExecutionProvider",),
+        "pass": ("QnnPreprocess", "QnnQuantization", "QnnContextBinary"),
+        "metric": ("npu_coverage",),
+    },
     "olive-genai": {
         "model_type": ("genai",),
         "pass": ("GenAIModelBuilder", "GenAIKVCacheExport", "GenAIWeightOnlyQuantization"),

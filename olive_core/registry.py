@@ -19,6 +19,7 @@ KINDS: dict[str, str] = {
     "pass": "register_passes",
     "model_type": "register_model_types",
     "accelerator": "register_accelerators",
+    "execution_provider": "register_execution_providers",
     "metric": "register_metrics",
     "data_component": "register_data_components",
     "search_strategy": "register_search_strategies",
@@ -30,6 +31,7 @@ KIND_LABELS: dict[str, str] = {
     "pass": "pass",
     "model_type": "model type",
     "accelerator": "accelerator",
+    "execution_provider": "execution provider",
     "metric": "metric",
     "data_component": "data component",
     "search_strategy": "search strategy",
@@ -94,7 +96,8 @@ def _import(component: Component) -> Any:
 def _check_type(component: Component) -> None:
     expected = _expected_base(component.kind)
     obj = component._loaded
-    ok = isinstance(obj, expected) if component.kind == "accelerator" else isinstance(obj, type) and issubclass(obj, expected)
+    instances = ("accelerator", "execution_provider")  # registered as objects, not classes
+    ok = isinstance(obj, expected) if component.kind in instances else isinstance(obj, type) and issubclass(obj, expected)
     if not ok:
         raise PluginError(
             f"{KIND_LABELS[component.kind]} '{component.name}' from {component.source} is "
@@ -117,6 +120,10 @@ def _expected_base(kind: str) -> type:
         from olive_core.accelerators import Accelerator
 
         return Accelerator
+    if kind == "execution_provider":
+        from olive_core.accelerators import ExecutionProvider
+
+        return ExecutionProvider
     if kind == "metric":
         from olive_core.evaluation.metric import Metric
 

@@ -217,15 +217,6 @@ def test_metric_needs_known_data_and_sub_metrics(write_workflow, toy_manager):
         load_workflow(path, toy_manager)
 
 
-def test_device_without_providers_gets_the_first_installed_default():
-    from olive_core.accelerators import Accelerator
-
-    npu = Accelerator("npu", "test", ("QNNExecutionProvider", "OpenVINOExecutionProvider"), installed_providers=lambda: ["OpenVINOExecutionProvider", "CPUExecutionProvider"])
-    assert npu.default_provider() == "OpenVINOExecutionProvider"
-    unknown = Accelerator("npu", "test", ("QNNExecutionProvider",))
-    assert unknown.default_provider() == "QNNExecutionProvider"
-
-
 # -- files that are not workflows ----------------------------------------------------------------
 
 

@@ -181,7 +181,7 @@ def test_secrets_never_reach_run_json(write_workflow, toy_manager, monkeypatch):
     assert "${CACHE_DIR:-cache}" in text  # recorded as written, before expansion
 
 
-@pytest.mark.parametrize("accelerators", [[{"device": "cpu"}], [{"device": "cpu", "execution_providers": ["CPUExecutionProvider"]}]])
+@pytest.mark.parametrize("accelerators", [[{"device": "cpu"}], [{"device": "cpu", "provider": "CPUExecutionProvider"}]])
 def test_accelerator_enters_the_lineage(write_workflow, toy_manager, accelerators):
     result = run(write_workflow(accelerators=accelerators), manager=toy_manager)
     assert {r.accelerator for r in result.steps.values()} == {"cpu-CPUExecutionProvider"}

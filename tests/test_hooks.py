@@ -85,6 +85,11 @@ def test_hook_register_accelerators():
     assert accelerator.name == "cpu"
 
 
+def test_hook_register_execution_providers():
+    provider = _check_registration("register_execution_providers", "execution_provider", "olive_core.accelerators:CPU_PROVIDER").load()
+    assert provider.name == "CPUExecutionProvider" and provider.device == "cpu"
+
+
 def test_hook_register_metrics():
     from olive_core.evaluation.metric import Metric
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from olive_core import hookimpl
-from olive_core.accelerators import CPU
+from olive_core.accelerators import CPU, CPU_PROVIDER
 from olive_core.builtin.evaluation import register_data_components, register_metrics  # noqa: F401
 
 olive_plugin_api = "1.0"
@@ -14,6 +14,11 @@ olive_plugin_api = "1.0"
 @hookimpl
 def register_accelerators(register: Any) -> None:
     register("cpu", CPU)
+
+
+@hookimpl
+def register_execution_providers(register: Any) -> None:
+    register("CPUExecutionProvider", CPU_PROVIDER)
 
 
 @hookimpl

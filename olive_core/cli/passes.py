@@ -51,6 +51,10 @@ def _show_pass(name: str, cls: type, source: object) -> None:
     click.echo(f"  {cls.description()}")
     output = "same as input" if cls.output_type is None else cls.output_type
     click.echo(f"  input: {', '.join(cls.input_types)} -> output: {output}")
+    if cls.devices or cls.providers:
+        click.echo(f"  runs on: {', '.join(cls.devices) or 'any device'} ({', '.join(cls.providers) or 'any provider'})")
+    for constraint in cls.input_constraints:
+        click.echo(f"  input must be: {constraint}")
     click.echo("  options:")
     for field_name, info in cls.Config.model_fields.items():
         default = "required" if info.default is PydanticUndefined and info.default_factory is None else repr(info.get_default(call_default_factory=True))

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from olive_core.accelerators import AcceleratorSpec
+from olive_core.accelerators import AcceleratorSpec, ExecutionProvider
 from olive_core.config.errors import config_errors_from
 from olive_core.config.resolved import (
     ResolvedComponent,
@@ -74,6 +74,7 @@ def resolve_workflow(
     input_model = check.component("model_type", config.input_model, "input_model")
     accelerators = _accelerators(config, check)
     steps = [_step(name, step, check, list(config.data)) for name, step in config.passes.items()]
+    _targets(steps, accelerators, check)
     data = {name: _data(name, spec, check) for name, spec in config.data.items()}
     metrics = [_metric(index, spec, config, check) for index, spec in enumerate(config.metrics)]
     search = None
@@ -117,15 +118,80 @@ def _objectives(config: WorkflowConfig, metrics: list[ResolvedMetric], check: _C
 def _accelerators(config: WorkflowConfig, check: _Collector) -> list[AcceleratorSpec]:
     specs: list[AcceleratorSpec] = []
     for index, accelerator in enumerate(config.accelerators):
-        device = check.load("accelerator", accelerator.device, f"accelerators.{index}.device")
+        path = f"accelerators.{index}"
+        device = check.load("accelerator", accelerator.device, f"{path}.device")
         if device is None:
             continue
         if not device.is_available():
-            check.error(f"accelerators.{index}.device", f"accelerator '{accelerator.device}' is not available on this machine")
+            check.error(f"{path}.device", f"device '{accelerator.device}' is not available on this machine")
             continue
-        providers = accelerator.execution_providers or [device.default_provider()]
-        specs += [AcceleratorSpec(accelerator.device, provider) for provider in providers]
+        provider = _provider(accelerator.device, accelerator.provider, path, check)
+        if provider is None:
+            continue
+        try:
+            specs.append(accelerator_spec(provider, accelerator.provider_options))
+        except Exception as exc:  # the provider's library probe: a broken install of its package
+            check.error(f"{path}.provider", f"execution provider '{provider.name}' cannot be set up: {type(exc).__name__}: {exc}", provider.install_hint or None)
     return specs
+
+
+def _targets(steps: list[ResolvedStep | None], accelerators: list[AcceleratorSpec], check: _Collector) -> None:
+    """Refuse, before anything runs, a step whose pass cannot run on a targeted device or provider."""
+    for step in steps:
+        if step is None:
+            continue
+        devices, providers = step.cls.devices, step.cls.providers
+        for spec in accelerators:
+            if devices and spec.device not in devices:
+                check.error(
+                    f"passes.{step.name}.type",
+                    f"{step.type} runs on {', '.join(devices)} only, but the workflow targets '{spec.device}'",
+                    f"target {' or '.join(devices)} in 'accelerators', or drop this step",
+                )
+            elif providers and spec.execution_provider not in providers:
+                check.error(
+                    f"passes.{step.name}.type",
+                    f"{step.type} needs {' or '.join(providers)}, but the workflow targets {spec.execution_provider}",
+                    f"set accelerators[].provider to {providers[0]}",
+                )
+
+
+def _provider(device: str, name: str | None, path: str, check: _Collector) -> ExecutionProvider | None:
+    """The named provider of ``device``, or the available one its plugins prefer; None after an error."""
+    registry = check.registry
+    of_device = [c.load() for c in registry.components("execution_provider")]
+    of_device = sorted((p for p in of_device if p.device == device), key=lambda p: -p.priority)
+    if name is not None:
+        provider = check.load("execution_provider", name, f"{path}.provider")
+        if provider is None:
+            return None
+        if provider.device != device:
+            names = ", ".join(p.name for p in of_device) or "none"
+            check.error(f"{path}.provider", f"'{name}' runs on '{provider.device}', not on '{device}'", f"providers of '{device}': {names}")
+            return None
+        if not provider.is_available():
+            check.error(f"{path}.provider", f"execution provider '{name}' is not available on this machine", provider.install_hint or None)
+            return None
+        return provider
+    available = [p for p in of_device if p.is_available()]
+    if not available:
+        registered = ", ".join(p.name for p in of_device) or "none registered"
+        check.error(f"{path}.device", f"no execution provider of '{device}' is available here ({registered})", "install the plugin (and package) of a provider for it, or target another device")
+        return None
+    return available[0]
+
+
+def accelerator_spec(provider: ExecutionProvider, options: dict[str, str] | None = None) -> AcceleratorSpec:
+    """What a run needs of a provider: its merged options and session config, its library's path."""
+    merged = {**provider.provider_options, **(options or {})}
+    return AcceleratorSpec(
+        device=provider.device,
+        execution_provider=provider.name,
+        provider_options=tuple(sorted((str(k), str(v)) for k, v in merged.items())),
+        session_config=tuple(sorted((str(k), str(v)) for k, v in provider.session_config.items())),
+        library=provider.library() if provider.library is not None else None,
+        simulated=bool(provider.simulated()),
+    )
 
 
 def _step(name: str, step: Any, check: _Collector, data_names: list[str]) -> ResolvedStep | None:

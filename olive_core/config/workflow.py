@@ -30,11 +30,16 @@ class InputModelConfig(ComponentConfig):
 
 
 class AcceleratorConfig(_Strict):
-    """A target device, and the execution providers to use on it (all that the runtime has, if omitted)."""
+    """A target device, and the execution provider to run on it (the first available one, if omitted)."""
 
-    device: str = Field(default="cpu", description="registered accelerator, e.g. 'cpu' or 'gpu'")
-    execution_providers: list[str] | None = Field(
-        default=None, description="ONNX Runtime execution providers, e.g. ['CPUExecutionProvider']"
+    device: str = Field(default="cpu", description="registered device, e.g. 'cpu', 'gpu' or 'npu'")
+    provider: str | None = Field(
+        default=None,
+        description="registered execution provider of that device, e.g. 'QNNExecutionProvider'; "
+        "default: the available one the plugins prefer",
+    )
+    provider_options: dict[str, str] = Field(
+        default_factory=dict, description="options for the provider, over its registered defaults"
     )
 
 

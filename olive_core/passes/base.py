@@ -59,8 +59,12 @@ class Pass(ABC):
     input_types: ClassVar[tuple[str, ...]] = ()
     #: model type it produces; None for a pass whose output keeps its input's type
     output_type: ClassVar[str | None] = ""
-    #: devices it supports; empty means any
+    #: devices it supports (checked at validation, before anything runs); empty means any
     devices: ClassVar[tuple[str, ...]] = ()
+    #: execution providers it supports, e.g. ("QNNExecutionProvider",); empty means any
+    providers: ClassVar[tuple[str, ...]] = ()
+    #: what its input model must be, in words (`olive passes` shows it; check_input enforces it)
+    input_constraints: ClassVar[tuple[str, ...]] = ()
     #: config fields that name a workflow data config (calibration, training): the data's
     #: content enters the output's cache key, and validation checks the name exists
     data_fields: ClassVar[tuple[str, ...]] = ("data",)
@@ -95,6 +99,11 @@ class Pass(ABC):
             raise IncompatibleModelError(
                 f"{type(self).__name__} runs on {', '.join(self.devices)}, "
                 f"not on '{context.accelerator.device}'"
+            )
+        if self.providers and context.accelerator.execution_provider not in self.providers:
+            raise IncompatibleModelError(
+                f"{type(self).__name__} needs {' or '.join(self.providers)}, "
+                f"not {context.accelerator.execution_provider}"
             )
 
     @abstractmethod

@@ -1,9 +1,10 @@
-"""The devices ONNX Runtime can target besides the CPU, and the execution provider a session uses.
+"""The devices ONNX Runtime targets besides the CPU, its built-in providers, and the provider a session uses.
 
-``is_available`` asks the installed onnxruntime (imported only when called) whether any of the
-device's providers is compiled in. :func:`resolve_execution_provider` picks the provider the run
-names, or else the first of the device's providers that is installed, and otherwise fails with
-the list of installed providers: a model never silently runs on the CPU instead.
+Devices (``gpu``, ``npu``) and providers are registered apart, so that a vendor plugin adds its
+provider to ``npu`` (olive-qnn registers QNN from its EP library). A built-in provider is
+available when the installed onnxruntime has it compiled in (asked only when a workflow targets
+it). :func:`resolve_execution_provider` names the provider a session uses, and fails, listing
+what is installed, rather than letting a model silently run on the CPU instead.
 """
 
 from __future__ import annotations
@@ -11,31 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from olive_core.accelerators import CPU, Accelerator
+from olive_core.accelerators import Accelerator, ExecutionProvider
 from olive_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
-
-GPU_PROVIDERS = (
-    "CUDAExecutionProvider",
-    "TensorrtExecutionProvider",
-    "ROCMExecutionProvider",
-    "MIGraphXExecutionProvider",
-    "DmlExecutionProvider",
-)
-NPU_PROVIDERS = (
-    "QNNExecutionProvider",
-    "VitisAIExecutionProvider",
-    "OpenVINOExecutionProvider",
-)
-
-#: device name -> execution providers that run on it, in order of preference
-DEVICE_PROVIDERS: dict[str, tuple[str, ...]] = {
-    "cpu": CPU.default_execution_providers,
-    "gpu": GPU_PROVIDERS,
-    "npu": NPU_PROVIDERS,
-}
 
 
 def available_providers() -> list[str]:
@@ -45,69 +26,64 @@ def available_providers() -> list[str]:
     return list(onnxruntime.get_available_providers())
 
 
-def _any_available(providers: tuple[str, ...]) -> Callable[[], bool]:
+def _compiled_in(name: str) -> Callable[[], bool]:
     def is_available() -> bool:
         try:
-            installed = set(available_providers())
+            return name in available_providers()
         except ImportError:
             return False
-        return any(provider in installed for provider in providers)
 
     return is_available
 
 
-GPU = Accelerator(
-    name="gpu",
-    description="a GPU through ONNX Runtime (CUDA, TensorRT, ROCm, MIGraphX or DirectML)",
-    default_execution_providers=GPU_PROVIDERS,
-    is_available=_any_available(GPU_PROVIDERS),
-    installed_providers=available_providers,
+GPU = Accelerator(name="gpu", description="a GPU through ONNX Runtime (CUDA, TensorRT, ROCm, MIGraphX or DirectML)")
+NPU = Accelerator(name="npu", description="an NPU through an ONNX Runtime execution provider (a vendor plugin adds its own)")
+
+
+def _built_in(name: str, device: str, description: str, priority: int, install: str) -> ExecutionProvider:
+    return ExecutionProvider(
+        name=name,
+        device=device,
+        description=description,
+        is_available=_compiled_in(name),
+        priority=priority,
+        install_hint=f"install {install}",
+    )
+
+
+#: ONNX Runtime's providers compiled into some of its builds, by the device they run on
+BUILT_IN_PROVIDERS = (
+    _built_in("CUDAExecutionProvider", "gpu", "NVIDIA GPUs through CUDA", 50, "onnxruntime-gpu in place of onnxruntime"),
+    _built_in("TensorrtExecutionProvider", "gpu", "NVIDIA GPUs through TensorRT", 40, "onnxruntime-gpu with TensorRT"),
+    _built_in("ROCMExecutionProvider", "gpu", "AMD GPUs through ROCm", 30, "an onnxruntime build with ROCm"),
+    _built_in("MIGraphXExecutionProvider", "gpu", "AMD GPUs through MIGraphX", 20, "onnxruntime-migraphx"),
+    _built_in("DmlExecutionProvider", "gpu", "GPUs through DirectML (Windows)", 10, "onnxruntime-directml"),
+    _built_in("OpenVINOExecutionProvider", "npu", "Intel NPUs through OpenVINO", 20, "onnxruntime-openvino"),
+    _built_in("VitisAIExecutionProvider", "npu", "AMD Ryzen AI NPUs through Vitis AI", 10, "the Ryzen AI build of onnxruntime"),
 )
-
-NPU = Accelerator(
-    name="npu",
-    description="an NPU through ONNX Runtime (Qualcomm QNN, AMD Vitis AI or Intel OpenVINO)",
-    default_execution_providers=NPU_PROVIDERS,
-    is_available=_any_available(NPU_PROVIDERS),
-    installed_providers=available_providers,
-)
-
-
-#: where an execution provider comes from, for the error that says it is missing
-PROVIDER_PACKAGES = {
-    "CUDAExecutionProvider": "onnxruntime-gpu",
-    "TensorrtExecutionProvider": "onnxruntime-gpu (with TensorRT installed)",
-    "DmlExecutionProvider": "onnxruntime-directml",
-    "ROCMExecutionProvider": "an onnxruntime build with ROCm",
-    "MIGraphXExecutionProvider": "onnxruntime-migraphx",
-    "QNNExecutionProvider": "onnxruntime-qnn",
-    "OpenVINOExecutionProvider": "onnxruntime-openvino",
-    "VitisAIExecutionProvider": "the Ryzen AI build of onnxruntime",
-}
 
 
 def resolve_execution_provider(accelerator: AcceleratorSpec) -> str:
-    """The provider the session must use; an error (never a CPU fallback) when it is missing."""
-    available = available_providers()
-    if accelerator.execution_provider:
-        wanted: tuple[str, ...] = (accelerator.execution_provider,)
-    else:
-        wanted = DEVICE_PROVIDERS.get(accelerator.device, ())
-    for provider in wanted:
-        if provider in available:
-            return provider
+    """The provider a session must use: the accelerator's, checked to be usable; never a CPU fallback."""
+    provider = accelerator.execution_provider or ("CPUExecutionProvider" if accelerator.device == "cpu" else None)
+    if provider is None:
+        raise ConfigError(
+            f"accelerator '{accelerator}' names no execution provider",
+            path="accelerators",
+            hint="validation picks one; set accelerators[].provider when building an AcceleratorSpec by hand",
+        )
+    if accelerator.library is not None or provider in available_providers():
+        return provider  # a plugin EP is registered from its library when the session opens
     import onnxruntime
 
-    named = " or ".join(wanted) if wanted else f"any provider for device '{accelerator.device}'"
-    package = PROVIDER_PACKAGES.get(wanted[0]) if len(wanted) == 1 else None
-    install = (
-        f"install {package} in place of onnxruntime, or "
-        if package
-        else "install an onnxruntime build that has it, or "
-    )
+    from olive_core.known_plugins import plugin_providing
+
+    built_in = next((p for p in BUILT_IN_PROVIDERS if p.name == provider), None)
+    plugin = plugin_providing("execution_provider", provider)
+    install = built_in.install_hint if built_in else f"pip install {plugin}" if plugin else "install the package that provides it"
     raise ConfigError(
-        f"accelerator '{accelerator}' needs {named}, which the installed onnxruntime "
-        f"{onnxruntime.__version__} does not have; available providers: {', '.join(available)}",
+        f"accelerator '{accelerator}' needs {provider}, which the installed onnxruntime "
+        f"{onnxruntime.__version__} does not have; available providers: {', '.join(available_providers())}",
         path="accelerators",
-        hint=f"{install}target one of the available providers",
+        hint=f"{install}, or target one of the available providers",
     )

@@ -35,3 +35,11 @@ def register_model_types(register: Any) -> None:
 def register_accelerators(register: Any) -> None:
     register("gpu", "olive_onnx.accelerators:GPU")
     register("npu", "olive_onnx.accelerators:NPU")
+
+
+@olive_core.hookimpl
+def register_execution_providers(register: Any) -> None:
+    from olive_onnx.accelerators import BUILT_IN_PROVIDERS
+
+    for provider in BUILT_IN_PROVIDERS:
+        register(provider.name, provider)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from olive_core.errors import DataError, ModelLoadError
 
 from olive_onnx.accelerators import resolve_execution_provider
+from olive_onnx.plugin_eps import plugin_ep_devices
 from olive_onnx.files import external_data_files, resolve_model_file
 from olive_onnx.settings import SessionSettings, effective_settings, session_options
 
@@ -42,20 +43,29 @@ _ORT_TYPES = {
 
 def open_session(
     model_file: Path,
-    provider: str,
+    accelerator: AcceleratorSpec,
     settings: SessionSettings,
     options: onnxruntime.SessionOptions | None = None,
     disabled_optimizers: Sequence[str] = (),
 ) -> onnxruntime.InferenceSession:
-    """An ORT session on exactly ``provider``; an error if ORT could not use it."""
+    """An ORT session on exactly the accelerator's provider (a built-in one, or a plugin EP
+    registered from its library), with its options and session config; an error if ORT could
+    not use it."""
     import onnxruntime
 
     external_data_files(model_file)  # never let ORT read data from outside the model's folder
+    provider = resolve_execution_provider(accelerator)
     options = options if options is not None else session_options(settings)
-    providers = [(provider, settings.provider_options)] if settings.provider_options else [provider]
-    extra = {"disabled_optimizers": list(disabled_optimizers)} if disabled_optimizers else {}
+    for key, value in accelerator.session_config:
+        options.add_session_config_entry(key, value)
+    provider_options = {**accelerator.options(), **settings.provider_options}
+    extra: dict[str, Any] = {"disabled_optimizers": list(disabled_optimizers)} if disabled_optimizers else {}
+    if accelerator.library is not None:
+        options.add_provider_for_devices(plugin_ep_devices(provider, accelerator.library), provider_options)
+    else:
+        extra["providers"] = [(provider, provider_options)] if provider_options else [provider]
     try:
-        session = onnxruntime.InferenceSession(str(model_file), sess_options=options, providers=providers, **extra)
+        session = onnxruntime.InferenceSession(str(model_file), sess_options=options, **extra)
     except Exception as exc:  # ORT raises its own pybind types; name the model and the provider
         raise ModelLoadError(
             f"ONNX Runtime cannot load '{model_file}' on {provider}: {str(exc).strip().splitlines()[0]}",
@@ -141,5 +151,4 @@ def create_session(handle: ModelHandler, accelerator: AcceleratorSpec, settings:
     """A session for ``handle`` on ``accelerator``, with tuned and explicit settings merged."""
     model_file = resolve_model_file(handle.path)
     merged = effective_settings(handle, settings)
-    provider = resolve_execution_provider(accelerator)
-    return OnnxSession(open_session(model_file, provider, merged), model_file, merged)
+    return OnnxSession(open_session(model_file, accelerator, merged), model_file, merged)

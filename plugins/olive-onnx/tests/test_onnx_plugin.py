@@ -76,15 +76,30 @@ def test_registers_its_components(olive_plugin_manager) -> None:  # type: ignore
         assert isinstance(accelerator, Accelerator) and accelerator.name == device
 
 
-def test_accelerator_availability_follows_onnxruntime(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_built_in_provider_availability_follows_onnxruntime(monkeypatch: pytest.MonkeyPatch) -> None:
+    providers = {provider.name: provider for provider in accelerators.BUILT_IN_PROVIDERS}
     monkeypatch.setattr(accelerators, "available_providers", lambda: ["CPUExecutionProvider"])
-    assert not accelerators.GPU.is_available() and not accelerators.NPU.is_available()
+    assert not any(provider.is_available() for provider in providers.values())
     monkeypatch.setattr(accelerators, "available_providers", lambda: ["DmlExecutionProvider", "CPUExecutionProvider"])
-    assert accelerators.GPU.is_available() and not accelerators.NPU.is_available()
-    monkeypatch.setattr(accelerators, "available_providers", lambda: ["QNNExecutionProvider", "CPUExecutionProvider"])
-    assert accelerators.NPU.is_available()
+    assert providers["DmlExecutionProvider"].is_available() and not providers["CUDAExecutionProvider"].is_available()
 
 
-def test_default_providers_come_first_for_each_device() -> None:
-    assert accelerators.GPU.default_execution_providers[0] == "CUDAExecutionProvider"
-    assert accelerators.NPU.default_execution_providers[0] == "QNNExecutionProvider"
+def test_each_device_prefers_its_usual_provider_and_registers_them_apart(olive_plugin_manager) -> None:  # type: ignore[no-untyped-def]
+    registry = olive_plugin_manager.registry
+    for device, first in (("gpu", "CUDAExecutionProvider"), ("npu", "OpenVINOExecutionProvider")):
+        ours = [c.load() for c in registry.components("execution_provider") if c.source.distribution == "olive-onnx"]
+        ranked = sorted((p for p in ours if p.device == device), key=lambda p: -p.priority)
+        assert ranked[0].name == first
+
+
+def test_a_gpu_workflow_on_a_machine_without_one_says_which_providers_it_looked_for(tmp_path, olive_plugin_manager) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from olive_core.engine.api import load_workflow
+    from olive_core.errors import ConfigError
+
+    model = tmp_path / "m.onnx"
+    workflow = {"input_model": {"type": "onnx", "config": {"model_path": str(model)}}, "accelerators": [{"device": "gpu"}]}
+    (tmp_path / "w.json").write_text(json.dumps(workflow))
+    with pytest.raises(ConfigError, match=r"accelerators.0.device: no execution provider of 'gpu' is available here \(CUDAExecutionProvider, "):
+        load_workflow(tmp_path / "w.json", olive_plugin_manager)

@@ -84,9 +84,8 @@ def test_invalid_setting_value_names_the_setting(tiny_bert: ModelHandler) -> Non
 @pytest.mark.parametrize(
     "accelerator, expected",
     [
-        (AcceleratorSpec("gpu", "CUDAExecutionProvider"), "onnxruntime-gpu"),
-        (AcceleratorSpec("npu", "QNNExecutionProvider"), "onnxruntime-qnn"),
-        (AcceleratorSpec("gpu", None), "CUDAExecutionProvider or TensorrtExecutionProvider"),
+        (AcceleratorSpec("gpu", "CUDAExecutionProvider"), "install onnxruntime-gpu"),
+        (AcceleratorSpec("npu", "QNNExecutionProvider"), "pip install olive-qnn"),
     ],
 )
 def test_missing_execution_provider_lists_the_available_ones(
@@ -98,6 +97,11 @@ def test_missing_execution_provider_lists_the_available_ones(
     message = str(raised.value)
     assert "available providers: AzureExecutionProvider, CPUExecutionProvider" in message
     assert expected in message
+
+
+def test_an_accelerator_without_a_provider_made_by_hand_is_named(tiny_bert: ModelHandler) -> None:
+    with pytest.raises(ConfigError, match="accelerator 'gpu' names no execution provider"):
+        create_session(tiny_bert, AcceleratorSpec("gpu", None), {})
 
 
 @pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider' is not in available provider names")

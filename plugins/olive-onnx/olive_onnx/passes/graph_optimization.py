@@ -44,7 +44,6 @@ class OnnxGraphOptimization(Pass):
 
         from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto
         from olive_onnx.inspect import op_counts
-        from olive_onnx.accelerators import resolve_execution_provider
         from olive_onnx.runtime import open_session
         from olive_onnx.scratch import scratch_space
         from olive_onnx.settings import SessionSettings, optimization_level
@@ -59,12 +58,12 @@ class OnnxGraphOptimization(Pass):
                 "session.optimized_model_external_initializers_file_name", f"{MODEL_FILE_NAME}.data"
             )
             options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
-        provider = resolve_execution_provider(context.accelerator)
         # Creating the session writes the optimized model; open_session names any failure.
         with scratch_space(output_dir):
-            open_session(
-                model_file, provider, SessionSettings(), options=options, disabled_optimizers=config.disabled_optimizers
+            session = open_session(
+                model_file, context.accelerator, SessionSettings(), options=options, disabled_optimizers=config.disabled_optimizers
             )
+        provider = session.get_providers()[0]
         before, after = sum(op_counts(graph).values()), sum(op_counts(read_model_proto(target)).values())
         context.report["nodes"] = {"before": before, "after": after}
         context.report["execution_provider"] = provider

@@ -86,18 +86,16 @@ class OnnxSessionTuning(Pass):
     ) -> ModelHandler:
         from olive_onnx.dummy_inputs import dummy_inputs
         from olive_onnx.inspect import graph_inputs
-        from olive_onnx.accelerators import resolve_execution_provider
         from olive_onnx.runtime import OnnxSession, open_session
         from olive_onnx.settings import SessionSettings
 
         model_file, graph = read_graph(model)
-        provider = resolve_execution_provider(context.accelerator)
         inputs = dummy_inputs(model, graph_inputs(graph), config.batch_size, config.sequence_length, config.dim_values)
         candidates = [{}, *candidate_settings(config)]
         sessions = []
         for candidate in candidates:
             settings = SessionSettings.model_validate(candidate)
-            sessions.append(OnnxSession(open_session(model_file, provider, settings), model_file, settings))
+            sessions.append(OnnxSession(open_session(model_file, context.accelerator, settings), model_file, settings))
         for session in sessions:
             for _ in range(config.warmup_runs):
                 session.run(inputs)
@@ -110,7 +108,7 @@ class OnnxSessionTuning(Pass):
         medians = [statistics.median(times) for times in latencies]
         best = min(range(len(candidates)), key=medians.__getitem__)
         context.report["session_tuning"] = {
-            "execution_provider": provider,
+            "execution_provider": sessions[0].provider,
             "candidates": [
                 {"settings": c, "median_ms": round(m, 4), "min_ms": round(min(t), 4), "max_ms": round(max(t), 4)}
                 for c, m, t in zip(candidates, medians, latencies, strict=True)

@@ -1,0 +1,116 @@
+"""Devices and execution providers are registered apart: any plugin adds a provider to a device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from olive_core import hookimpl
+from olive_core.accelerators import Accelerator, ExecutionProvider
+from olive_core.engine.api import load_workflow
+from olive_core.errors import ConfigError, ConfigErrors
+
+NPU = Accelerator(name="npu", description="a test NPU")
+
+
+class DevicePlugin:
+    """Registers the device, as olive-onnx does for `npu`."""
+
+    olive_plugin_api = "1.0"
+
+    @hookimpl
+    def register_accelerators(self, register: Any) -> None:
+        register("npu", NPU)
+
+
+def provider_plugin(*providers: ExecutionProvider) -> Any:
+    """A vendor plugin adding its providers to a device it does not register."""
+
+    class Vendor:
+        olive_plugin_api = "1.0"
+
+        @hookimpl
+        def register_execution_providers(self, register: Any) -> None:
+            for provider in providers:
+                register(provider.name, provider)
+
+    return Vendor()
+
+
+FAST = ExecutionProvider(
+    name="FastNpuEP",
+    device="npu",
+    provider_options={"backend_type": "htp", "profiling": "off"},
+    session_config={"session.disable_cpu_ep_fallback": "1"},
+    library=lambda: "/opt/fast/libfast.so",
+    simulated=lambda: True,
+    priority=10,
+)
+MISSING = ExecutionProvider(name="MissingNpuEP", device="npu", is_available=lambda: False, priority=20, install_hint="pip install olive-missing")
+SLOW = ExecutionProvider(name="SlowNpuEP", device="npu", priority=1)
+
+
+@pytest.fixture
+def npu_manager(toy_manager):
+    toy_manager.register(DevicePlugin(), name="devices")
+    toy_manager.register(provider_plugin(FAST, MISSING), name="vendor-a")
+    toy_manager.register(provider_plugin(SLOW), name="vendor-b")  # a second vendor, no clash
+    return toy_manager
+
+
+def test_two_vendors_add_providers_to_one_device_and_the_preferred_available_one_is_chosen(write_workflow, npu_manager):
+    resolved = load_workflow(write_workflow(accelerators=[{"device": "npu"}]), npu_manager).resolved
+    [spec] = resolved.accelerators
+    assert spec.execution_provider == "FastNpuEP"  # MissingNpuEP ranks higher but is not available here
+    assert spec.options() == {"backend_type": "htp", "profiling": "off"}
+    assert spec.config_entries() == {"session.disable_cpu_ep_fallback": "1"}
+    assert spec.library == "/opt/fast/libfast.so" and spec.simulated
+
+
+def test_a_workflow_names_the_provider_and_overrides_its_options(write_workflow, npu_manager):
+    accelerators = [{"device": "npu", "provider": "SlowNpuEP"}, {"device": "npu", "provider": "FastNpuEP", "provider_options": {"profiling": "detailed"}}]
+    slow, fast = load_workflow(write_workflow(accelerators=accelerators), npu_manager).resolved.accelerators
+    assert slow.execution_provider == "SlowNpuEP" and slow.options() == {}
+    assert fast.options() == {"backend_type": "htp", "profiling": "detailed"}
+    default = load_workflow(write_workflow(accelerators=[{"device": "npu", "provider": "FastNpuEP"}]), npu_manager).resolved.accelerators[0]
+    assert fast.key() != default.key()  # other options can make other models: another cache key
+
+
+def test_unusable_provider_choices_name_the_field(write_workflow, npu_manager):
+    cases = [
+        ({"device": "npu", "provider": "MissingNpuEP"}, "accelerators.0.provider: execution provider 'MissingNpuEP' is not available", "pip install olive-missing"),
+        ({"device": "cpu", "provider": "FastNpuEP"}, "accelerators.0.provider: 'FastNpuEP' runs on 'npu', not on 'cpu'", "CPUExecutionProvider"),
+        ({"device": "npu", "provider": "FastNpuEp"}, "accelerators.0.provider: unknown execution provider 'FastNpuEp'; did you mean 'FastNpuEP'?", ""),
+    ]
+    for accelerator, message, hint in cases:
+        with pytest.raises(ConfigError) as error:
+            load_workflow(write_workflow(accelerators=[accelerator]), npu_manager)
+        assert message in str(error.value) and hint in str(error.value)
+
+
+def test_a_device_with_no_available_provider_is_refused(write_workflow, toy_manager):
+    toy_manager.register(DevicePlugin(), name="devices")
+    toy_manager.register(provider_plugin(MISSING), name="vendor")
+    with pytest.raises(ConfigError, match="no execution provider of 'npu' is available here"):
+        load_workflow(write_workflow(accelerators=[{"device": "npu"}]), toy_manager)
+
+
+def test_a_provider_known_to_come_from_a_plugin_says_which(write_workflow, toy_manager):
+    with pytest.raises(ConfigError) as error:
+        load_workflow(write_workflow(accelerators=[{"device": "cpu", "provider": "QNNExecutionProvider"}]), toy_manager)
+    assert "pip install olive-qnn" in str(error.value)
+
+
+def test_a_pass_restricted_to_a_device_is_refused_at_validation_before_anything_runs(write_workflow, npu_manager, monkeypatch, tmp_path):
+    from olive_core.testing.toy import ToyRound
+
+    monkeypatch.setattr(ToyRound, "devices", ("npu",))
+    with pytest.raises(ConfigError, match=r"passes.round.type: ToyRound runs on npu only, but the workflow targets 'cpu'"):
+        load_workflow(write_workflow(), npu_manager)
+    monkeypatch.setattr(ToyRound, "providers", ("SlowNpuEP",))
+    with pytest.raises(ConfigErrors) as error:
+        load_workflow(write_workflow(accelerators=[{"device": "npu"}, {"device": "cpu"}]), npu_manager)
+    text = str(error.value)
+    assert "ToyRound needs SlowNpuEP, but the workflow targets FastNpuEP" in text and "targets 'cpu'" in text
+    assert not (tmp_path / "cache").exists()  # nothing ran
