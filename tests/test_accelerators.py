@@ -10,6 +10,7 @@ from olive_core import hookimpl
 from olive_core.accelerators import Accelerator, ExecutionProvider
 from olive_core.engine.api import load_workflow
 from olive_core.errors import ConfigError, ConfigErrors
+from olive_core.testing import ExecutionProviderContract
 
 NPU = Accelerator(name="npu", description="a test NPU")
 
@@ -114,3 +115,10 @@ def test_a_pass_restricted_to_a_device_is_refused_at_validation_before_anything_
     text = str(error.value)
     assert "ToyRound needs SlowNpuEP, but the workflow targets FastNpuEP" in text and "targets 'cpu'" in text
     assert not (tmp_path / "cache").exists()  # nothing ran
+
+
+class TestCpuProviderContract(ExecutionProviderContract):
+    """Core's own provider meets the suite every vendor plugin runs."""
+
+    provider_name = "CPUExecutionProvider"
+    device = "cpu"

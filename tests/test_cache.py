@@ -8,6 +8,7 @@ import pytest
 
 from olive_core.cache.local import LocalCache, LocalCacheConfig, default_cache_dir
 from olive_core.models.handler import ModelHandler
+from olive_core.testing import CacheBackendContract
 
 
 @pytest.fixture
@@ -282,3 +283,13 @@ def test_gc_counts_the_bytes_of_damaged_entries_it_removes(cache):
     report = cache.gc()
     assert report.removed_entries == 1 and report.freed_bytes == 5 + len("tokenizer")
     assert not (cache.artifacts / "dd" / ("dd" * 32)).exists()
+
+
+class TestLocalCacheContract(CacheBackendContract):
+    """The local cache meets the suite every cache backend plugin runs."""
+
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> LocalCache:
+        store = LocalCache(LocalCacheConfig(dir=str(tmp_path / "contract-cache")))
+        yield store
+        store.close()

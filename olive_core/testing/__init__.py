@@ -7,7 +7,21 @@
         ...
 """
 
-from olive_core.testing.contracts import PassContract
+from olive_core.testing.contracts import (
+    CacheBackendContract,
+    DataComponentContract,
+    ExecutionProviderContract,
+    MetricContract,
+    PassContract,
+)
 from olive_core.testing.distributions import FakeDistribution, make_fake_distribution
 
-__all__ = ["PassContract", "FakeDistribution", "make_fake_distribution"]
+__all__ = [
+    "CacheBackendContract",
+    "DataComponentContract",
+    "ExecutionProviderContract",
+    "MetricContract",
+    "PassContract",
+    "FakeDistribution",
+    "make_fake_distribution",
+]

@@ -1,4 +1,4 @@
-"""Contract suites that a plugin's tests subclass, so every pass meets the same rules.
+"""PassContract: what a plugin's pass tests subclass, so every pass meets the same rules.
 
     class TestOnnxFloat16(PassContract):
         pass_name = "OnnxFloat16"
@@ -11,22 +11,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from pydantic import ValidationError
 
 from olive_core.accelerators import AcceleratorSpec
-from olive_core.bounds import unbounded_numbers
 from olive_core.errors import IncompatibleModelError
 from olive_core.models.handler import ModelHandler
 from olive_core.passes.base import Pass, PassContext
 from olive_core.passes.searchable import search_space
-
-HEAVY_MODULES = ("torch", "onnx", "onnxruntime", "transformers", "diffusers")
+from olive_core.testing.contracts.checks import check_config, heavy_modules_after_import
 
 
 class PassContract:
@@ -64,17 +59,9 @@ class PassContract:
         )
         assert pass_class.description(), "the pass class needs a docstring: `olive passes` shows it"
 
-    def test_config_is_strict_and_documented(self, pass_class: type[Pass]) -> None:
-        config_class = pass_class.Config
-        assert config_class.model_config.get("extra") == "forbid"
-        undocumented = [name for name, info in config_class.model_fields.items() if not info.description]
-        assert not undocumented, f"fields without a description: {undocumented}"
-        with pytest.raises(ValidationError):
-            config_class.model_validate({"__surely_not_a_field__": 1})
-
-    def test_numbers_are_bounded(self, pass_class: type[Pass]) -> None:
-        """Every integer option has both bounds and no float option accepts NaN (see olive_core.bounds)."""
-        assert unbounded_numbers(pass_class.Config) == []
+    def test_config_is_strict_documented_and_bounded(self, pass_class: type[Pass]) -> None:
+        """Unknown fields refused, every field described, every number bounded (olive_core.bounds)."""
+        check_config(pass_class.Config)
 
     def test_search_space_is_valid(self, pass_class: type[Pass]) -> None:
         defaults = pass_class.Config(**self.configs[0])  # required fields come from the first config
@@ -86,10 +73,8 @@ class PassContract:
                 assert dim.low <= default <= dim.high, f"default of '{name}' is outside its range"
 
     def test_import_loads_no_heavy_framework(self, pass_class: type[Pass]) -> None:
-        module = pass_class.__module__
-        code = f"import sys, {module}; print(','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
-        loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-        assert not loaded, f"importing {module} loads {loaded}; import it inside run()"
+        loaded = heavy_modules_after_import(pass_class.__module__)
+        assert not loaded, f"importing {pass_class.__module__} loads {loaded}; import it inside run()"
 
     # -- behaviour ---------------------------------------------------------------------------
 
