@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 from olive_core.errors import DataError
 from olive_core.evaluation.data import DataComponent, DataComponentConfig, DataContext
 
-from olive_torch.data import load_tokenizer
+from olive_torch.data import load_tokenizer, sample_texts
 
 if TYPE_CHECKING:
     from olive_core.evaluation.data import Batch
@@ -67,7 +67,7 @@ class TextBlocks(DataComponent):
         if not samples:
             return []
         tokenizer = load_tokenizer(config, context, "text_blocks")
-        texts = _texts(samples, config.text_field, "text_blocks", context)
+        texts = sample_texts(samples, config.text_field, context, "text_blocks' text_field")
         stream = _token_stream(tokenizer, texts)
         if len(stream) < config.block_size:
             raise DataError(
@@ -116,7 +116,7 @@ class Prompts(DataComponent):
         if not samples:
             return []
         tokenizer = load_tokenizer(config, context, "prompts")
-        texts = _texts(samples, config.text_field, "prompts", context)
+        texts = sample_texts(samples, config.text_field, context, "prompts' text_field")
         bos = _bos_id(tokenizer, context) if config.add_bos else None
         pad = _pad_id(tokenizer, context) if config.length is not None else None
         prompts = []
@@ -157,20 +157,6 @@ def token_batches(batches: list[Batch] | None, metric: str) -> list[np.ndarray]:
             )
         arrays.append(ids.astype(np.int64))
     return arrays
-
-
-def _texts(samples: list[Any], field: str, step: str, context: DataContext) -> list[str]:
-    texts = []
-    for index, sample in enumerate(samples):
-        text = sample.get(field) if isinstance(sample, dict) else None
-        if not isinstance(text, str):
-            keys = ", ".join(sample) if isinstance(sample, dict) else type(sample).__name__
-            raise DataError(
-                f"data '{context.name}': sample {index} has no text field '{field}' (it has: {keys})",
-                hint=f"set {step}'s text_field to the field holding the text",
-            )
-        texts.append(text)
-    return texts
 
 
 def _token_stream(tokenizer: Any, texts: list[str]) -> np.ndarray:

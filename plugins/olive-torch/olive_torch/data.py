@@ -51,8 +51,9 @@ class HfTokenize(DataComponent):
         if not samples:
             return []
         tokenizer = load_tokenizer(config, context)
-        texts = _texts(samples, config.text_field, context)
-        pairs = _texts(samples, config.text_pair_field, context) if config.text_pair_field else None
+        fields = "text_field (and text_pair_field) of hf_tokenize"
+        texts = sample_texts(samples, config.text_field, context, fields)
+        pairs = sample_texts(samples, config.text_pair_field, context, fields) if config.text_pair_field else None
         encoded = tokenizer(
             texts,
             pairs,
@@ -74,7 +75,8 @@ class HfTokenize(DataComponent):
         ]
 
 
-def _texts(samples: list[dict[str, Any]], field: str, context: DataContext) -> list[str]:
+def sample_texts(samples: list[Any], field: str, context: DataContext, fields_hint: str = "text_field of hf_tokenize") -> list[str]:
+    """The text ``field`` of every sample; a DataError naming the sample and its fields otherwise."""
     texts = []
     for index, sample in enumerate(samples):
         text = sample.get(field) if isinstance(sample, dict) else None
@@ -82,7 +84,7 @@ def _texts(samples: list[dict[str, Any]], field: str, context: DataContext) -> l
             keys = ", ".join(sample) if isinstance(sample, dict) else type(sample).__name__
             raise DataError(
                 f"data '{context.name}': sample {index} has no text field '{field}' (it has: {keys})",
-                hint="set text_field (and text_pair_field) of hf_tokenize to the field holding the text",
+                hint=f"set {fields_hint} to the field holding the text",
             )
         texts.append(text)
     return texts
