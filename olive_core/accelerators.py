@@ -49,6 +49,8 @@ class ExecutionProvider:
     library: Callable[[], str] | None = field(default=None, compare=False)
     #: whether the device is simulated here (measured figures are not the device's)
     simulated: Callable[[], bool] = field(default=lambda: False, compare=False)
+    #: the provider's version (its SDK's), which enters cache keys: what it compiles depends on it
+    version: Callable[[], str] | None = field(default=None, compare=False)
     #: among a device's providers, higher is chosen first when a workflow names the device only
     priority: int = 0
     #: where to get it, for the error that says it is missing
@@ -64,6 +66,8 @@ class AcceleratorSpec:
     execution_provider: str | None = None
     provider_options: tuple[tuple[str, str], ...] = ()
     session_config: tuple[tuple[str, str], ...] = ()
+    #: the provider's version when it registers one (its SDK's): part of the cache key
+    version: str | None = None
     #: the EP library ONNX Runtime must register first (a plugin EP), as a path
     library: str | None = field(default=None, compare=False)
     simulated: bool = field(default=False, compare=False)
@@ -72,11 +76,13 @@ class AcceleratorSpec:
         return f"{self.device}-{self.execution_provider}" if self.execution_provider else self.device
 
     def key(self) -> str:
-        """The stable text that enters cache keys: provider options change what a provider makes."""
+        """The stable text that enters cache keys: provider options and the provider's version
+        change what a provider makes."""
+        key = str(self) if self.version is None else f"{self}-{self.version}"
         if not self.provider_options:
-            return str(self)
+            return key
         digest = hashlib.sha256(json.dumps(sorted(self.provider_options)).encode()).hexdigest()[:12]
-        return f"{self}-{digest}"
+        return f"{key}-{digest}"
 
     def options(self) -> dict[str, str]:
         return dict(self.provider_options)

@@ -122,3 +122,40 @@ class TestCpuProviderContract(ExecutionProviderContract):
 
     provider_name = "CPUExecutionProvider"
     device = "cpu"
+
+
+def test_a_providers_version_enters_the_cache_key():
+    from olive_core.config.validation import accelerator_spec
+
+    old = accelerator_spec(ExecutionProvider(name="VersionedEP", device="npu", version=lambda: "2.51"))
+    new = accelerator_spec(ExecutionProvider(name="VersionedEP", device="npu", version=lambda: "2.52"))
+    assert old.version == "2.51" and old.key() != new.key()
+    assert accelerator_spec(ExecutionProvider(name="PlainEP", device="npu")).key() == "npu-PlainEP"
+
+
+def test_run_json_says_which_accelerator_ran_and_whether_it_was_simulated(write_workflow, npu_manager, tmp_path):
+    import json
+
+    from olive_core.engine.api import run
+
+    result = run(write_workflow(accelerators=[{"device": "cpu"}]), manager=npu_manager)
+    [recorded] = json.loads((result.output_dir / "run.json").read_text())["accelerators"]
+    assert recorded == {
+        "key": "cpu-CPUExecutionProvider",
+        "device": "cpu",
+        "provider": "CPUExecutionProvider",
+        "provider_options": {},
+        "provider_version": None,
+        "simulated": False,
+    }
+
+
+def test_a_simulated_device_is_recorded_as_simulated(write_workflow, npu_manager):
+    import json
+
+    from olive_core.engine.api import run
+
+    result = run(write_workflow(accelerators=[{"device": "npu"}]), manager=npu_manager)
+    [recorded] = json.loads((result.output_dir / "run.json").read_text())["accelerators"]
+    assert recorded["provider"] == "FastNpuEP" and recorded["simulated"] is True
+    assert recorded["provider_options"] == {"backend_type": "htp", "profiling": "off"}

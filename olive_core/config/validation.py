@@ -189,6 +189,7 @@ def accelerator_spec(provider: ExecutionProvider, options: dict[str, str] | None
         execution_provider=provider.name,
         provider_options=tuple(sorted((str(k), str(v)) for k, v in merged.items())),
         session_config=tuple(sorted((str(k), str(v)) for k, v in provider.session_config.items())),
+        version=provider.version() if provider.version is not None else None,
         library=provider.library() if provider.library is not None else None,
         simulated=bool(provider.simulated()),
     )

@@ -336,7 +336,7 @@ class Engine:
             "workflow_file": self.workflow.source,
             "workflow": self.raw_workflow,
             "versions": collect_versions(plugins),
-            "accelerators": [a.key() for a in self.workflow.accelerators],
+            "accelerators": [_describe(a) for a in self.workflow.accelerators],
             "input_model": {
                 **result.input_model.model_dump(mode="json"),
                 "metrics": result.input_evaluation.to_json() if result.input_evaluation else None,
@@ -351,6 +351,19 @@ class Engine:
             ],
             "stopped_early": result.stopped_early,
         }
+
+
+def _describe(accelerator: AcceleratorSpec) -> dict[str, Any]:
+    """An accelerator as run.json records it; a simulated device says so, so that no figure
+    measured on it passes for the device's speed."""
+    return {
+        "key": accelerator.key(),
+        "device": accelerator.device,
+        "provider": accelerator.execution_provider,
+        "provider_options": accelerator.options(),
+        "provider_version": accelerator.version,
+        "simulated": accelerator.simulated,
+    }
 
 
 __all__ = ["Engine", "OliveError", "StepRecord"]

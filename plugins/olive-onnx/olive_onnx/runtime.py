@@ -47,16 +47,18 @@ def open_session(
     settings: SessionSettings,
     options: onnxruntime.SessionOptions | None = None,
     disabled_optimizers: Sequence[str] = (),
+    config_entries: dict[str, str] | None = None,
 ) -> onnxruntime.InferenceSession:
     """An ORT session on exactly the accelerator's provider (a built-in one, or a plugin EP
-    registered from its library), with its options and session config; an error if ORT could
+    registered from its library), with its options and session config (``config_entries``
+    override the provider's, e.g. to measure what falls back to the CPU); an error if ORT could
     not use it."""
     import onnxruntime
 
     external_data_files(model_file)  # never let ORT read data from outside the model's folder
     provider = resolve_execution_provider(accelerator)
     options = options if options is not None else session_options(settings)
-    for key, value in accelerator.session_config:
+    for key, value in {**accelerator.config_entries(), **(config_entries or {})}.items():
         options.add_session_config_entry(key, value)
     provider_options = {**accelerator.options(), **settings.provider_options}
     extra: dict[str, Any] = {"disabled_optimizers": list(disabled_optimizers)} if disabled_optimizers else {}
