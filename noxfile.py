@@ -23,6 +23,7 @@ PLUGIN_DEPENDENCIES = {
     "olive-diffusion": ["olive-torch", "olive-onnx"],
     "olive-azure-cache": [],
     "olive-genai": ["olive-torch", "olive-onnx"],
+    "olive-qnn": ["olive-torch", "olive-onnx"],
 }
 PLUGINS = [name for name in PLUGIN_DEPENDENCIES if (ROOT / "plugins" / name / "pyproject.toml").exists()]
 EXAMPLE_PLUGIN = ROOT / "examples" / "olive-example-plugin"

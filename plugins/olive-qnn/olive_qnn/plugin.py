@@ -1,0 +1,25 @@
+"""The entry point olive-core loads: registers components by import path, imports nothing heavy."""
+
+from __future__ import annotations
+
+from olive_core import hookimpl
+from olive_core.registry import RegisterFn
+
+olive_plugin_api = "1.0"
+
+
+@hookimpl
+def register_execution_providers(register: RegisterFn) -> None:
+    register("QNNExecutionProvider", "olive_qnn.provider:QNN")
+
+
+@hookimpl
+def register_passes(register: RegisterFn) -> None:
+    register("QnnPreprocess", "olive_qnn.passes.preprocess:QnnPreprocess")
+    register("QnnQuantization", "olive_qnn.passes.quantization:QnnQuantization")
+    register("QnnContextBinary", "olive_qnn.passes.context_binary:QnnContextBinary")
+
+
+@hookimpl
+def register_metrics(register: RegisterFn) -> None:
+    register("npu_coverage", "olive_qnn.coverage:NpuCoverageMetric")
