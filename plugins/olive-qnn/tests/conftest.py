@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +15,19 @@ from olive_core.models.handler import ModelHandler
 CPU = AcceleratorSpec("cpu", "CPUExecutionProvider")
 
 
-@pytest.fixture(scope="session")
-def qnn_npu() -> AcceleratorSpec:
-    """The npu accelerator with QNN, as validation resolves it from the registered provider."""
+@functools.cache
+def qnn_accelerator(**options: str) -> AcceleratorSpec:
+    """The npu accelerator with QNN (and these provider options), as validation resolves it."""
     from olive_core.config.validation import accelerator_spec
     from olive_core.plugins import create_plugin_manager
 
     provider = create_plugin_manager().registry.load("execution_provider", "QNNExecutionProvider")
-    return accelerator_spec(provider)
+    return accelerator_spec(provider, options)
+
+
+@pytest.fixture(scope="session")
+def qnn_npu() -> AcceleratorSpec:
+    return qnn_accelerator()
 
 
 def tiny_cnn_file(folder: Path, dynamic_batch: bool = False) -> Path:
@@ -48,9 +55,72 @@ def onnx_handle(model_file: Path) -> ModelHandler:
     return handle.model_copy(update={"id": model_type.content_id(handle)})
 
 
-def images(count: int = 8, seed: int = 0) -> list[dict[str, np.ndarray]]:
+def gelu_cnn_file(folder: Path) -> Path:
+    """Conv then GELU, which the TorchScript exporter writes as Div/Erf/Add/Mul/Mul (QNN refuses Erf)."""
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.GELU()).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "model.onnx"
+    torch.onnx.export(model, (torch.randn(1, 3, 16, 16),), str(target), input_names=["x"], output_names=["y"], opset_version=17, dynamo=False)
+    return target
+
+
+def onnx_file(folder: Path, nodes: list, inputs: list, outputs: list, initializers: list = ()) -> Path:
+    """A one-off graph written with onnx.helper (opset 17)."""
+    import onnx
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, folder.name, inputs, outputs, list(initializers))
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(folder / "model.onnx"))
+    return folder / "model.onnx"
+
+
+def det_model_file(folder: Path) -> Path:
+    """Mul then Det, an op QNN's HTP has no kernel for."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.linspace(0.5, 1.5, 16, dtype=np.float32).reshape(1, 4, 2, 2), "w")
+    return onnx_file(
+        folder,
+        [helper.make_node("Mul", ["x", "w"], ["m"], name="scale"), helper.make_node("Det", ["m"], ["y"], name="the_det")],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        [weight],
+    )
+
+
+def images(count: int = 8, seed: int = 0, shape: tuple[int, ...] = (1, 3, 16, 16)) -> list[dict[str, np.ndarray]]:
     rng = np.random.default_rng(seed)
-    return [{"x": rng.standard_normal((1, 3, 16, 16), dtype=np.float32)} for _ in range(count)]
+    return [{"x": rng.standard_normal(shape, dtype=np.float32)} for _ in range(count)]
+
+
+def calibration(shape: tuple[int, ...] = (1, 3, 16, 16)) -> Callable[[str], list[dict[str, np.ndarray]]]:
+    """``PassContext.data``: any data name gives the same random images."""
+    return lambda name: images(8, seed=1, shape=shape)
+
+
+def quantized(
+    model: ModelHandler, folder: Path, shape: tuple[int, ...] = (1, 3, 16, 16), accelerator: AcceleratorSpec = CPU, **config: object
+) -> ModelHandler:
+    """The model through QnnQuantization (uint8 activations unless told), calibrated on random inputs ``x``."""
+    from olive_core.passes import PassContext
+
+    from olive_qnn.passes.quantization import QnnQuantization
+
+    the_pass = QnnQuantization()
+    settings = the_pass.Config(**{"data": "calib", "activation_type": "uint8", **config})
+    context = PassContext(accelerator=accelerator, step="quantize", data=calibration(shape))
+    folder.mkdir(parents=True, exist_ok=True)
+    the_pass.check_input(model, settings, context)
+    return onnx_handle_of(the_pass.run(model, settings, folder, context))
+
+
+def onnx_handle_of(produced: ModelHandler) -> ModelHandler:
+    """A pass's output as the engine hands it on: with its content id."""
+    return onnx_handle(Path(produced.path))
 
 
 @pytest.fixture(scope="session")
