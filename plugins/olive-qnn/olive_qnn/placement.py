@@ -27,7 +27,7 @@ RECORDING = {"session.disable_cpu_ep_fallback": "0", "session.record_ep_graph_as
 #: QNN hands a graph's first Q and last DQ to the CPU when fallback is enabled, unless told not
 #: to; runs without fallback keep them on the NPU, so the measurement keeps them there too
 KEEP_IO_QUANTIZATION = {"offload_graph_io_quantization": "0"}
-#: the error QNN raises when it cannot finalize a graph (measured: large float Gather tables, CumSum)
+#: the error QNN raises when it cannot finalize a graph (measured: float Gather or CumSum, no soc_model set)
 MEM_ALLOC = "QNN_COMMON_ERROR_MEM_ALLOC"
 
 
@@ -97,7 +97,6 @@ def mem_alloc_error(exc: BaseException, model_file: Path) -> ModelLoadError | No
     named = ", ".join(f"{n.op_type} '{n.name}'" for n in suspects[:5]) + (", ..." if len(suspects) > 5 else "")
     return ModelLoadError(
         f"QNN could not finalize the graph of '{model_file}' ({MEM_ALLOC})"
-        + (f"; it has float-capable Gather/CumSum nodes, the ops measured to cause this: {named}" if suspects else ""),
-        hint="quantize the model (QnnQuantization) so large tables become 8/16-bit, or set the provider option "
-        "soc_model for the target chip",
+        + (f"; float Gather and CumSum fail this way when no soc_model is set, and it has {named}" if suspects else ""),
+        hint="set the provider option soc_model for the target chip (e.g. '57'), or quantize the model (QnnQuantization)",
     )
