@@ -67,6 +67,30 @@ def gelu_cnn_file(folder: Path) -> Path:
     return target
 
 
+def tiny_bert_file(folder: Path, layers: int = 1) -> Path:
+    """A one-layer BERT (random weights, no download) with the example's arithmetic attention mask."""
+    import sys
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "qnn-minilm"))
+    from minilm_qnn import ArithmeticMaskBert
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=64, hidden_size=16, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=32,
+        max_position_embeddings=32, attn_implementation="eager",
+    )  # fmt: skip
+    model = ArithmeticMaskBert(BertModel(config)).eval()
+    ids = torch.ones(1, 16, dtype=torch.int64)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "model.onnx"
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    torch.onnx.export(model, (ids, ids, torch.zeros_like(ids)), str(target), input_names=names, output_names=["last_hidden_state"], opset_version=17, dynamo=False)
+    return target
+
+
 def onnx_file(folder: Path, nodes: list, inputs: list, outputs: list, initializers: list = ()) -> Path:
     """A one-off graph written with onnx.helper (opset 17)."""
     import onnx

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from conftest import CPU, gelu_cnn_file, images, onnx_file, onnx_handle, tiny_cnn_file
+from conftest import CPU, gelu_cnn_file, images, onnx_file, onnx_handle, tiny_bert_file, tiny_cnn_file
 
 from olive_core.errors import ConfigError
 from olive_core.models.handler import ModelHandler
@@ -73,6 +73,21 @@ def test_erf_sequences_become_gelu_and_the_report_says_so(tmp_path: Path) -> Non
     assert context.report["preprocessed"] is True
     assert context.report["ops_changed"]["Erf"] == -1 and context.report["ops_changed"]["Gelu"] == 1
     assert context.report["fixed_dims"] == {} and context.report["fixed_inputs"] == {}
+
+
+def test_the_preprocessed_model_still_loads_on_the_cpu_at_full_optimization(tmp_path: Path) -> None:
+    """ORT's preprocessing adds MatMul+Add fusion shape initializers whose names the same fusion
+    picks again when a CPU session loads the model ('Attempt to replace the existing tensor')."""
+    import onnxruntime
+
+    model = onnx_handle(tiny_bert_file(tmp_path / "bert"))
+    output, context = run(model, tmp_path)
+    assert context.report["ops_changed"]["Gelu"] == 1
+    feed = {name: np.ones((1, 16), np.int64) for name in ("input_ids", "attention_mask", "token_type_ids")}
+    feed["attention_mask"][0, 10:] = 0
+    before = onnxruntime.InferenceSession(model.path, providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    after = onnxruntime.InferenceSession(output.path, providers=["CPUExecutionProvider"]).run(None, feed)[0]
+    np.testing.assert_allclose(after, before, atol=1e-4)
 
 
 def test_a_static_model_with_nothing_to_fuse_passes_through_with_a_warning(tmp_path: Path) -> None:

@@ -65,6 +65,7 @@ class QnnPreprocess(Pass):
         from olive_onnx.scratch import scratch_space
 
         from olive_qnn.logs import root_notices
+        from olive_qnn.renaming import rename_added_initializers
         from olive_qnn.shapes import apply_plan, plan_shapes
 
         model_file, graph = read_graph(model)
@@ -90,6 +91,8 @@ class QnnPreprocess(Pass):
                 if not changed:  # it writes only what it changed: the fixed model is the output
                     for file in fixed.parent.iterdir():
                         file.rename(output_dir.resolve() / file.name)
+            known = {tensor.name for tensor in graph.graph.initializer}
+            renamed_initializers = rename_added_initializers(target, known, external) if changed else 0
         except Exception as exc:
             raise pass_failure(type(self).__name__, exc, hint="check the sizes given against the model") from exc
         before, after = op_counts(graph), op_counts(read_model_proto(target))
@@ -102,6 +105,7 @@ class QnnPreprocess(Pass):
                     op: after[op] - before[op] for op in sorted(set(before) | set(after)) if after[op] != before[op]
                 },
                 "nodes_named": len(renamed),
+                "initializers_renamed": renamed_initializers,
             }
         )
         if still_dynamic:

@@ -14,8 +14,11 @@ from olive_core.passes import Pass, PassConfig, PassContext, Searchable
 _QUANT_TYPES = {"uint8": "QUInt8", "uint16": "QUInt16", "int16": "QInt16"}
 #: the first HTP generation (v73) whose ops take 16-bit weights (older ones refuse MatMul, LayerNorm)
 _INT16_WEIGHTS_ARCH = 73
-#: ORT upgrades the opset for 16-bit types and says so on the root logger: reported instead
+#: ORT's notices on the root logger, once per model or per weight: reported instead of printed.
+#: It upgrades the opset for 16-bit types, and quantizes per tensor a weight with no channel axis
+#: (LayerNorm's 1-D scale) when per_channel is set.
 _OPSET_NOTICE = "The original model opset version is"
+_PER_TENSOR_NOTICE = "Axis "
 
 
 class QnnQuantizationConfig(PassConfig):
@@ -96,7 +99,8 @@ class QnnQuantization(Pass):
         target = output_dir.resolve() / MODEL_FILE_NAME
         try:
             # ORT's calibrator writes augmented models beside its input and into the temp folder
-            with scratch_space(output_dir) as scratch, ort_advice_as_debug(), root_notices(_OPSET_NOTICE):
+            notices = root_notices(_OPSET_NOTICE, _PER_TENSOR_NOTICE)
+            with scratch_space(output_dir) as scratch, ort_advice_as_debug(), notices as caught:
                 source = stage_input(model_file, scratch)
                 qnn_config = get_qnn_qdq_config(
                     str(source),
@@ -121,6 +125,7 @@ class QnnQuantization(Pass):
                 # 16-bit types need opset 21, or com.microsoft Q/DQ before it
                 "opset": {"input": _opset(graph), "output": _opset(output)},
                 "qdq_domain": sorted({n.domain or "ai.onnx" for n in output.graph.node if n.op_type in QDQ_OPS}),
+                "per_tensor_weights": sum(notice.startswith(_PER_TENSOR_NOTICE) for notice in caught),
             }
         )
         return derive_output(model, target)
