@@ -68,21 +68,26 @@ def gelu_cnn_file(folder: Path) -> Path:
 
 
 def tiny_bert_file(folder: Path, layers: int = 1) -> Path:
-    """A one-layer BERT (random weights, no download) with the example's arithmetic attention mask."""
-    import sys
-
+    """A one-layer BERT (random weights, no download) with an arithmetic attention mask, as the
+    MiniLM example exports it (examples/qnn-minilm/minilm_qnn.py)."""
     import torch
     from transformers import BertConfig, BertModel
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "qnn-minilm"))
-    from minilm_qnn import ArithmeticMaskBert
+    class ArithmeticMask(torch.nn.Module):
+        def __init__(self, bert: torch.nn.Module) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+            extended = (attention_mask[:, None, None, :].to(torch.float32) - 1.0) * 100.0
+            return self.bert(input_ids=input_ids, attention_mask=extended, token_type_ids=token_type_ids).last_hidden_state
 
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=64, hidden_size=16, num_hidden_layers=layers, num_attention_heads=2, intermediate_size=32,
         max_position_embeddings=32, attn_implementation="eager",
     )  # fmt: skip
-    model = ArithmeticMaskBert(BertModel(config)).eval()
+    model = ArithmeticMask(BertModel(config)).eval()
     ids = torch.ones(1, 16, dtype=torch.int64)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "model.onnx"
