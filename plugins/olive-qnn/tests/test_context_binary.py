@@ -119,5 +119,5 @@ def test_preprocessing_first_makes_the_gelu_model_compile(tmp_path: Path) -> Non
     model = onnx_handle(gelu_cnn_file(tmp_path / "gelu"))
     (tmp_path / "pre").mkdir()
     fused = QnnPreprocess().run(model, QnnPreprocess.Config(), tmp_path / "pre", PassContext(accelerator=CPU))
-    compiled, context = compile_model(quantized(onnx_handle(Path(fused.path)), tmp_path / "qdq"), tmp_path / "out")
+    _, context = compile_model(quantized(onnx_handle(Path(fused.path)), tmp_path / "qdq"), tmp_path / "out")
     assert context.report["epcontext_nodes"] == 1

@@ -21,7 +21,7 @@ from olive_qnn.coverage import NpuCoverageMetric
 def context_for(model: ModelHandler, accelerator: AcceleratorSpec | None = None) -> MetricContext:
     from olive_onnx.model import OnnxModelType
 
-    def no_session():  # noqa: ANN202
+    def no_session() -> None:
         raise AssertionError("npu_coverage opens its own session")
 
     return MetricContext(model=model, model_type=OnnxModelType(), accelerator=accelerator or qnn_accelerator(), session=no_session)
