@@ -87,11 +87,40 @@ class AcceleratorSpec:
     def options(self) -> dict[str, str]:
         return dict(self.provider_options)
 
+    def to_json(self) -> dict[str, object]:
+        """Everything a child process needs to open a session on this accelerator."""
+        return {
+            "device": self.device,
+            "execution_provider": self.execution_provider,
+            "provider_options": [list(item) for item in self.provider_options],
+            "session_config": [list(item) for item in self.session_config],
+            "version": self.version,
+            "library": self.library,
+            "simulated": self.simulated,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> AcceleratorSpec:
+        def pairs(key: str) -> tuple[tuple[str, str], ...]:
+            return tuple((str(k), str(v)) for k, v in data.get(key) or ())  # type: ignore[attr-defined]
+
+        return cls(
+            device=str(data.get("device", "cpu")),
+            execution_provider=data.get("execution_provider"),  # type: ignore[arg-type]
+            provider_options=pairs("provider_options"),
+            session_config=pairs("session_config"),
+            version=data.get("version"),  # type: ignore[arg-type]
+            library=data.get("library"),  # type: ignore[arg-type]
+            simulated=bool(data.get("simulated", False)),
+        )
+
     def config_entries(self) -> dict[str, str]:
         return dict(self.session_config)
 
 
 CPU = Accelerator(name="cpu", description="the host CPU")
+#: where a model is measured when its runtime cannot use the run's accelerator
+CPU_SPEC = AcceleratorSpec("cpu", "CPUExecutionProvider")
 
 CPU_PROVIDER = ExecutionProvider(
     name="CPUExecutionProvider", device="cpu", description="ONNX Runtime's CPU kernels", priority=0

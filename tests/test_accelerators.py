@@ -53,11 +53,19 @@ SLOW = ExecutionProvider(name="SlowNpuEP", device="npu", priority=1)
 
 
 @pytest.fixture
-def npu_manager(toy_manager):
-    toy_manager.register(DevicePlugin(), name="devices")
-    toy_manager.register(provider_plugin(FAST, MISSING), name="vendor-a")
-    toy_manager.register(provider_plugin(SLOW), name="vendor-b")  # a second vendor, no clash
-    return toy_manager
+def core_manager():
+    """Core and the toy plugin only: what the installed plugins register must not matter here."""
+    from olive_core.plugins import create_plugin_manager
+
+    return create_plugin_manager(entry_points=False, extra_plugins=["olive_core.testing.toy"])
+
+
+@pytest.fixture
+def npu_manager(core_manager):
+    core_manager.register(DevicePlugin(), name="devices")
+    core_manager.register(provider_plugin(FAST, MISSING), name="vendor-a")
+    core_manager.register(provider_plugin(SLOW), name="vendor-b")  # a second vendor, no clash
+    return core_manager
 
 
 def test_two_vendors_add_providers_to_one_device_and_the_preferred_available_one_is_chosen(write_workflow, npu_manager):
@@ -90,16 +98,16 @@ def test_unusable_provider_choices_name_the_field(write_workflow, npu_manager):
         assert message in str(error.value) and hint in str(error.value)
 
 
-def test_a_device_with_no_available_provider_is_refused(write_workflow, toy_manager):
-    toy_manager.register(DevicePlugin(), name="devices")
-    toy_manager.register(provider_plugin(MISSING), name="vendor")
+def test_a_device_with_no_available_provider_is_refused(write_workflow, core_manager):
+    core_manager.register(DevicePlugin(), name="devices")
+    core_manager.register(provider_plugin(MISSING), name="vendor")
     with pytest.raises(ConfigError, match="no execution provider of 'npu' is available here"):
-        load_workflow(write_workflow(accelerators=[{"device": "npu"}]), toy_manager)
+        load_workflow(write_workflow(accelerators=[{"device": "npu"}]), core_manager)
 
 
-def test_a_provider_known_to_come_from_a_plugin_says_which(write_workflow, toy_manager):
+def test_a_provider_known_to_come_from_a_plugin_says_which(write_workflow, core_manager):
     with pytest.raises(ConfigError) as error:
-        load_workflow(write_workflow(accelerators=[{"device": "cpu", "provider": "QNNExecutionProvider"}]), toy_manager)
+        load_workflow(write_workflow(accelerators=[{"device": "cpu", "provider": "QNNExecutionProvider"}]), core_manager)
     assert "pip install olive-qnn" in str(error.value)
 
 
@@ -159,3 +167,20 @@ def test_a_simulated_device_is_recorded_as_simulated(write_workflow, npu_manager
     [recorded] = json.loads((result.output_dir / "run.json").read_text())["accelerators"]
     assert recorded["provider"] == "FastNpuEP" and recorded["simulated"] is True
     assert recorded["provider_options"] == {"backend_type": "htp", "profiling": "off"}
+
+
+def test_an_input_model_that_cannot_run_on_the_device_is_measured_on_the_cpu_and_says_so(write_workflow, npu_manager, monkeypatch, caplog):
+    """A PyTorch model in an NPU run: candidates are compared with it, measured where it runs."""
+    import json
+
+    from olive_core.engine.api import run
+    from olive_core.testing.toy import ToyModelType
+
+    monkeypatch.setattr(ToyModelType, "runs_on", lambda self, accelerator: accelerator.device == "cpu")
+    metrics = [{"name": "size", "type": "size"}]
+    result = run(write_workflow(accelerators=[{"device": "npu"}], metrics=metrics), manager=npu_manager)
+    assert result.ok
+    record = json.loads((result.output_dir / "run.json").read_text())
+    assert record["input_model"]["metrics"]["accelerator"] == "cpu-CPUExecutionProvider"
+    assert record["candidates"][0]["metrics"]["accelerator"].startswith("npu-FastNpuEP")
+    assert "cannot run on npu-FastNpuEP: it is measured on the CPU" in caplog.text

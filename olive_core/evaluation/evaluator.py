@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from olive_core.accelerators import AcceleratorSpec
+from olive_core.accelerators import CPU_SPEC, AcceleratorSpec
 from olive_core.cache.backend import CacheBackend
 from olive_core.config.resolved import ResolvedMetric, ResolvedWorkflow
 from olive_core.errors import DataError, PluginError, did_you_mean
@@ -137,10 +137,31 @@ class Evaluator:
     def input_model_id(self) -> str:
         return self._model_id(self.input_model)
 
+    @property
+    def input_accelerator(self) -> AcceleratorSpec:
+        """Where the input model is measured: the run's accelerator, or the CPU when its runtime
+        cannot use it (a PyTorch model in an NPU run). Its evaluation records which."""
+
+        def choose() -> AcceleratorSpec:
+            if self._model_type(self.input_model).runs_on(self.accelerator):
+                return self.accelerator
+            logger.warning(
+                "the input model (%s) cannot run on %s: it is measured on the CPU, as the reference candidates compare with",
+                self.input_model.type,
+                self.accelerator,
+            )
+            return CPU_SPEC
+
+        return self._ids.get(("input accelerator",), choose)
+
+    def accelerator_of(self, model_id: str) -> AcceleratorSpec:
+        return self.input_accelerator if model_id == self.input_model_id else self.accelerator
+
     def _session(self, model: ModelHandler, model_id: str, model_type: ModelType) -> InferenceSession:
         def create() -> InferenceSession:
-            logger.debug("creating a session for %s on %s with %s", model.path, self.accelerator, self.settings)
-            return model_type.create_session(model, self.accelerator, dict(self.settings))
+            accelerator = self.accelerator_of(model_id)
+            logger.debug("creating a session for %s on %s with %s", model.path, accelerator, self.settings)
+            return model_type.create_session(model, accelerator, dict(self.settings))
 
         return self._sessions.get(model_id, create)
 
@@ -190,7 +211,8 @@ class Evaluator:
             self.cache.put_record(CACHE_NAMESPACE, key, self.workflow.redactor(record))
         values, directions = measured
         goals = self._goals(values, directions, values if model_id == self.input_model_id else None)
-        return Evaluation(values, directions, goals, dict(self.settings), cached=cached)
+        accelerator = self.accelerator_of(model_id).key()
+        return Evaluation(values, directions, goals, dict(self.settings), cached=cached, accelerator=accelerator)
 
     def evaluation_key(self, model_id: str) -> str:
         """The cache key of a model's measurement: model, metrics with their data, accelerator, settings."""
@@ -198,7 +220,7 @@ class Evaluator:
             {
                 "model": model_id,
                 "metrics": [self._metric_key(metric) for metric in self.workflow.metrics],
-                "accelerator": self.accelerator.key(),
+                "accelerator": self.accelerator_of(model_id).key(),
                 "settings": self.settings,
             }
         )
@@ -251,7 +273,7 @@ class Evaluator:
         context = MetricContext(
             model=model,
             model_type=model_type,
-            accelerator=self.accelerator,
+            accelerator=self.accelerator_of(model_id),
             session=lambda: self._session(model, model_id, model_type),
             settings=dict(self.settings),
             model_type_plugin=self.registry.get("model_type", model.type).source.name,

@@ -63,7 +63,7 @@ def probe(request: dict[str, Any]) -> dict[str, float]:
     model_type = create_plugin_manager(extra_plugins=plugins).registry.load("model_type", request["model_type"])()
     handle = ModelHandler.model_validate(request["handle"])
     batches, _ = decode_batches(request["batches"])
-    accelerator = AcceleratorSpec(**request["accelerator"])
+    accelerator = AcceleratorSpec.from_json(request["accelerator"])
     baseline = current_rss()
     reset_peak()
     session = model_type.create_session(handle, accelerator, request["settings"])

@@ -17,6 +17,8 @@ class Evaluation:
     goals: dict[str, GoalResult] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
+    #: where it was measured (the key of its accelerator)
+    accelerator: str = ""
 
     @property
     def all_goals_met(self) -> bool:
@@ -30,6 +32,7 @@ class Evaluation:
             "goals": {key: goal.to_json() for key, goal in self.goals.items()},
             "settings": dict(self.settings),
             "cached": self.cached,
+            "accelerator": self.accelerator,
             "all_goals_met": self.all_goals_met,
         }
 
@@ -41,4 +44,5 @@ class Evaluation:
             goals={key: GoalResult.from_json(goal) for key, goal in data.get("goals", {}).items()},
             settings=dict(data.get("settings", {})),
             cached=bool(data.get("cached", False)),
+            accelerator=str(data.get("accelerator", "")),
         )

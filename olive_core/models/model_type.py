@@ -61,6 +61,12 @@ class ModelType(ABC):
         """Files and folders that make up the model, for packaging: the path by default."""
         return [Path(handle.path), *(Path(f) for f in handle.files)]
 
+    def runs_on(self, accelerator: AcceleratorSpec) -> bool:
+        """Whether this type's runtime can run models on ``accelerator``. An input model that
+        cannot (a PyTorch model in an NPU run) is measured on the CPU as the reference that
+        candidates compare with, and its measurement says so. Default: any accelerator."""
+        return True
+
     def from_cache(self, cached: ModelHandler, parent: ModelHandler) -> ModelHandler:
         """A model read back from a cache, made safe to use before anything loads it.
 

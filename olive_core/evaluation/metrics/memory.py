@@ -54,10 +54,7 @@ class MemoryMetric(Metric):
                 "model_type": context.model.type,
                 "plugin": context.model_type_plugin,
                 "handle": context.model.model_dump(mode="json"),
-                "accelerator": {
-                    "device": context.accelerator.device,
-                    "execution_provider": context.accelerator.execution_provider,
-                },
+                "accelerator": context.accelerator.to_json(),
                 "settings": context.settings,
                 "batches": encode_batches(batches, None),
                 "result": str(result_path),

@@ -26,6 +26,8 @@ from olive_torch.paths import escaping_links, inside, is_inside
 from olive_torch.tasks import Task
 from olive_torch.trust import check_load_kwargs
 
+from olive_torch.devices import TORCH_DEVICES
+
 if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
 
@@ -246,6 +248,10 @@ class HfModelType(ModelType):
                 hint="replace the link with the file it points to (cp -L), or remove it",
             )
         return _read_json(folder / "config.json")
+
+    def runs_on(self, accelerator: AcceleratorSpec) -> bool:
+        """The torch runtime runs on the CPU and CUDA GPUs (not on an NPU's provider)."""
+        return accelerator.device in TORCH_DEVICES
 
     def from_cache(self, cached: ModelHandler, parent: ModelHandler) -> ModelHandler:
         """Whether the model's own code may run is the parent's choice, which this run made: a

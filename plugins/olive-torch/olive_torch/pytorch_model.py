@@ -25,6 +25,8 @@ from olive_core.models.model_type import InferenceSession, ModelType, ModelTypeC
 from olive_torch.loaders import is_file_spec, loader_file, resolve_loader
 from olive_torch.pickles import foreign_globals
 
+from olive_torch.devices import TORCH_DEVICES
+
 if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
 
@@ -208,6 +210,10 @@ class PyTorchModelType(ModelType):
     def check(self, handle: ModelHandler) -> None:
         if handle.attributes.get("model_format") != "loader" or handle.path.endswith(".py"):
             super().check(handle)
+
+    def runs_on(self, accelerator: AcceleratorSpec) -> bool:
+        """The torch runtime runs on the CPU and CUDA GPUs (not on an NPU's provider)."""
+        return accelerator.device in TORCH_DEVICES
 
     def from_cache(self, cached: ModelHandler, parent: ModelHandler) -> ModelHandler:
         """The loader (and what it is called with and trusted by) is the parent's, which this run
