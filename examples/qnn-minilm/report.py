@@ -1,4 +1,4 @@
-"""Print the example's table from output/run.json: NPU coverage and cosine for each candidate.
+"""Print the example's table from output/run.json: NPU coverage and cosine (vs PyTorch) for each candidate.
 
     python report.py [output/run.json]
 """
@@ -16,8 +16,8 @@ def rows(record: dict) -> list[tuple[str, ...]]:
     """One row for the input model, then one per candidate, best first."""
     steps = record["models"]
     best = {entry["candidate"] for entry in record["best"]}
-    values = record["input_model"]["metrics"]["values"]
-    table = [("float (input)", *_metrics(values), "", "")]
+    # the reference every cosine is against: the input PyTorch model, run on the CPU
+    table = [("PyTorch FP32 (reference, CPU)", "-", "-", "1", "1", "", "")]
     for candidate in sorted(record["candidates"], key=lambda c: c["index"] not in best):
         quantize = candidate["configs"]["quantize"]
         label = f"{quantize['activation_type']} act / {quantize['weight_type']} wt" + (" (best)" if candidate["index"] in best else "")
@@ -48,7 +48,7 @@ def main() -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     accelerator = record["accelerators"][0]
     if accelerator.get("simulated"):
-        print(f"\n{accelerator['key']}: simulated on this host (HTP simulator); cosine is vs the float model on the same simulator")
+        print(f"\n{accelerator['key']}: simulated on this host (HTP simulator); cosine is vs the PyTorch model on the CPU")
     return 0
 
 
