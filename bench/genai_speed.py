@@ -10,7 +10,7 @@ with 2 threads, batch 1, variants interleaved round by round; the figures are ti
 token (the prompt's forward pass and the first pick) and decode tokens per second (the tokens
 after the first over the time they took).
 
-    python bench/genai_speed.py [--smoke] [--rounds 5] [--repeats 2]
+    python bench/genai_speed.py [--smoke] [--rounds 7] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def agreement(tokens: Any, reference: Any) -> dict[str, Any]:
 
 def main() -> int:
     def add(parser: Any) -> None:
-        parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5; smoke 1)")
+        parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 7; smoke 1)")
         parser.add_argument("--repeats", type=int, default=None, help="timed generations per variant and round (2; 1)")
         parser.add_argument("--warmup", type=int, default=1, help="untimed generations per variant and round")
         parser.add_argument("--prompt-tokens", type=int, default=None, help="prompt length (128; smoke 16)")
@@ -166,7 +166,7 @@ def main() -> int:
     from olive_genai.runtime import GenAISession
 
     shape = SMOKE if args.smoke else SMOLLM_135M
-    rounds = args.rounds or (1 if args.smoke else 5)
+    rounds = args.rounds or (1 if args.smoke else 7)
     repeats = args.repeats or (1 if args.smoke else 2)
     prompt_tokens = args.prompt_tokens or (16 if args.smoke else 128)
     new_tokens = args.new_tokens or (8 if args.smoke else 128)
