@@ -115,3 +115,27 @@ def test_the_qnn_provider_on_the_wrong_device_is_a_validation_error(tmp_path: Pa
     config = workflow(tmp_path, accelerators=[{"device": "gpu", "provider": "QNNExecutionProvider"}])
     with pytest.raises(ConfigError, match="'QNNExecutionProvider' runs on 'npu', not on 'gpu'"):
         olive_core.run(config)
+
+
+def _without_onnxruntime_qnn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make onnxruntime-qnn look uninstalled (olive-qnn's entry points stay registered)."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "onnxruntime_qnn" else find_spec(name, *args))
+
+
+def test_qnn_named_without_onnxruntime_qnn_installed_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _without_onnxruntime_qnn(monkeypatch)
+    with pytest.raises(ConfigError, match="execution provider 'QNNExecutionProvider' is not available on this machine") as error:
+        olive_core.run(workflow(tmp_path))
+    assert "pip install olive-qnn" in str(error.value)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "output").exists()
+
+
+def test_an_npu_run_without_any_npu_provider_installed_names_the_registered_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _without_onnxruntime_qnn(monkeypatch)
+    with pytest.raises(ConfigError, match=r"no execution provider of 'npu' is available here \(.*QNNExecutionProvider") as error:
+        olive_core.run(workflow(tmp_path, accelerators=[{"device": "npu"}]))
+    assert "install the plugin (and package) of a provider" in str(error.value)
+    assert not (tmp_path / "output").exists()
