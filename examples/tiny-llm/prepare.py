@@ -252,8 +252,10 @@ def main() -> None:
     losses = train(model, blocks, args.steps)
     seconds = time.perf_counter() - started
     model.save_pretrained(folder)
+    here, where = Path.cwd().resolve(), folder.resolve()
+    shown = where.relative_to(here) if where.is_relative_to(here) else where
     print(
-        f"built {folder}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, vocab {len(tokenizer)}; "
+        f"built {shown}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, vocab {len(tokenizer)}; "
         f"{args.steps} steps in {seconds:.0f} s, loss {losses[0]:.2f} -> {sum(losses[-20:]) / len(losses[-20:]):.2f}; "
         f"held-out perplexity {before:.1f} -> {perplexity(model, test_blocks):.2f}; "
         f"names the color of {facts(model, tokenizer):.0%} of the objects; "

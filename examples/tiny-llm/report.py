@@ -1,19 +1,27 @@
-"""Print the comparison the README shows, read from output/run.json (nothing is measured here).
+"""Print the comparison the README shows, from output/run.json; with ``--run``, run the workflow first.
 
-One row per model: the input (PyTorch FP32), then every candidate of the run, named by how it
+``--run`` runs ``olive run workflow.json`` and notes the CPU's relevant instruction sets and the
+load average before and after it in output/machine.json: speed on a shared machine means little
+without them. One row per model: the input (PyTorch FP32), then every candidate of the run, named by how it
 was made. Perplexity is on the held-out stories, agreement and divergence against the input
 model's greedy continuations, speed is ONNX Runtime GenAI's (PyTorch's for the input).
 Candidates the passes refused (quantizing a model that is already INT4) are listed below the
 table with their reason.
 
-    python report.py [RUN_JSON]
+    python report.py --run     # olive run workflow.json, then the table
+    python report.py           # the table of the last run
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +45,8 @@ def describe(configs: dict[str, Any]) -> str:
     if build["precision"] != "fp32":
         name += f" ({build['algorithm']}, block {build['block_size']})"
     if quantize is not None:
-        name += f" -> {quantize['algorithm']} (block {quantize['block_size']})"
+        zero_points = ", asymmetric" if not quantize["symmetric"] and quantize["algorithm"] != "hqq" else ""
+        name += f" -> {quantize['algorithm']} (block {quantize['block_size']}{zero_points})"
     return name
 
 
@@ -88,9 +97,52 @@ def markdown(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def machine() -> dict[str, Any]:
+    """The CPU flags speed depends on (VNNI for int8 activations) and the load average now."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        text = ""
+    flags = sorted(set(re.findall(r"\b(avx512_vnni|avx_vnni|avx2|amx_int8)\b", text)))
+    model = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+    return {"cpu": model.group(1) if model else "", "flags": flags, "cpus": os.cpu_count(), "load": load}
+
+
+def run_workflow(output: Path) -> int:
+    """``olive run workflow.json`` with the machine noted before and after."""
+    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
+    before, started = machine(), time.time()
+    done = subprocess.run([olive, "run", str(HERE / "workflow.json")], cwd=HERE, check=False)
+    after = machine()
+    facts = {"cpu": before["cpu"], "flags": before["flags"], "cpus": before["cpus"], "load_before": before["load"],
+             "load_after": after["load"], "seconds": round(time.time() - started)}  # fmt: skip
+    if done.returncode == 0:
+        (output / "machine.json").write_text(json.dumps(facts, indent=1) + "\n")
+    return done.returncode
+
+
+def provenance(output: Path) -> str:
+    path = output / "machine.json"
+    if not path.is_file():
+        return "(machine not recorded: run `python report.py --run`)"
+    facts = json.loads(path.read_text())
+    return (
+        f"{facts['cpu']} ({facts['cpus']} CPUs, {', '.join(facts['flags'])}); load average "
+        f"{facts['load_before'][0]} before / {facts['load_after'][0]} after the {facts['seconds']} s run"
+    )
+
+
 def main() -> int:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "output" / "run.json"
-    print(markdown(json.loads(path.read_text(encoding="utf-8"))))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", action="store_true", help="run the workflow first (olive run workflow.json)")
+    parser.add_argument("--output", type=Path, default=HERE / "output", help="the run's output folder")
+    args = parser.parse_args()
+    if args.run and (code := run_workflow(args.output)) != 0:
+        return code
+    print(provenance(args.output))
+    print()
+    print(markdown(json.loads((args.output / "run.json").read_text(encoding="utf-8"))))
     return 0
 
 

@@ -50,6 +50,8 @@ def made(record: dict[str, Any]) -> dict[str, dict[str, float]]:
         if candidate["error"] is None:
             build, quantize = candidate["configs"]["build"], candidate["configs"].get("quantize")
             name = build["precision"] if quantize is None else f"{build['precision']}+{quantize['algorithm']}"
+            if quantize is not None and quantize["algorithm"] == "rtn" and not quantize["symmetric"]:
+                name += "-asymmetric"
             found[name] = candidate["metrics"]["values"]
     return found
 
@@ -68,10 +70,10 @@ def test_the_workflow_compares_fp32_and_int4_outputs(example_run: tuple[Path, di
     folder, record = example_run
     base = record["input_model"]["metrics"]["values"]
     models = made(record)
-    assert set(models) == {"fp32", "int4", "fp32+rtn", "fp32+hqq", "fp32+gptq"}
+    assert set(models) == {"fp32", "int4", "fp32+rtn", "fp32+rtn-asymmetric", "fp32+hqq", "fp32+gptq"}
     # quantizing the builder's INT4 output again is refused before any work
     refused = [c for c in record["candidates"] if c["error"] is not None]
-    assert len(refused) == 3 and all("already quantized" in c["error"] for c in refused)
+    assert len(refused) == 4 and all("already quantized" in c["error"] for c in refused)
 
     # the model learned something: far below the 512-token vocabulary's chance perplexity
     assert 1.0 < base[PERPLEXITY] < 30.0
@@ -92,11 +94,26 @@ def test_the_workflow_compares_fp32_and_int4_outputs(example_run: tuple[Path, di
 
 
 @pytest.mark.slow
+def test_onnxruntime_genai_reads_the_tokenizer(example_run: tuple[Path, dict[str, Any]]) -> None:
+    """The README says og.Tokenizer loads the trained byte-level BPE and agrees with transformers."""
+    import onnxruntime_genai as og
+    from transformers import PreTrainedTokenizerFast
+
+    folder, _ = example_run
+    ours = og.Tokenizer(og.Model(str(folder / "output" / "model")))
+    theirs = PreTrainedTokenizerFast.from_pretrained(folder / "build" / "model")
+    for line in (folder / "build" / "heldout.txt").read_text().splitlines()[:50]:
+        assert list(ours.encode(line)) == theirs(line, add_special_tokens=False)["input_ids"]
+        assert ours.decode(ours.encode(line)) == line
+
+
+@pytest.mark.slow
 def test_report_prints_a_row_per_model(example_run: tuple[Path, dict[str, Any]]) -> None:
     folder, record = example_run
     spec = importlib.util.spec_from_file_location("tiny_llm_report", folder / "report.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     table = module.markdown(record)
-    assert table.count("\n| ") == 1 + 1 + 5  # separator, input, five models
-    assert "| best |" in table and "3 candidate(s) refused" in table
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + 1 + 6  # the header, the input, six models
+    assert "| best |" in table and "4 candidate(s) refused" in table
