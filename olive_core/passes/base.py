@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.bounds import STRICT_CONFIG
-from olive_core.errors import IncompatibleModelError
+from olive_core.errors import ConfigError, IncompatibleModelError
 from olive_core.models.handler import ModelHandler
 
 
@@ -42,6 +42,25 @@ class PassContext:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
         self.logger.warning("%s: %s", self.step, message)
+
+    def require_data(self, name: str | None, needed_by: str) -> Callable[[], Iterable[dict[str, Any]]]:
+        """A reader of data config ``name``, or a ConfigError on the pass's ``data`` field when none
+        is named or this run reads no data (a pass run outside a workflow). Call it in check_input
+        to fail before anything runs; reading prepares the data, so call the reader in run."""
+        if name is None:
+            raise ConfigError(
+                f"{needed_by} needs calibration data",
+                path="data",
+                hint="set 'data' to the name of an entry in the workflow's 'data'",
+            )
+        data = self.data
+        if data is None:
+            raise ConfigError(
+                f"{needed_by} was given no way to read data config '{name}'",
+                path="data",
+                hint="run it in a workflow that defines that data config",
+            )
+        return lambda: data(name)
 
 
 class Pass(ABC):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from olive_core.errors import ConfigError, OliveError, PassError
+from olive_core.errors import OliveError, PassError
 from olive_core.models import ModelHandler
 from olive_core.passes import Pass, PassConfig, PassContext, Searchable
 
@@ -75,8 +75,8 @@ class GenAIWeightOnlyQuantization(Pass):
         super().check_input(model, config, context)
         decoder = _decoder_file(model)
         refuse_quantized(read_model_proto(decoder), str(decoder), type(self).__name__)
-        if config.data is not None and context.data is None:
-            raise ConfigError(f"no way to read data config '{config.data}' in this run", path="data")
+        if config.data is not None:
+            context.require_data(config.data, type(self).__name__)
 
     def run(self, model: ModelHandler, config: GenAIWeightOnlyQuantizationConfig, output_dir: Path, context: PassContext) -> ModelHandler:
         from olive_onnx.files import external_data_files, load_model
@@ -174,7 +174,7 @@ def _calibration_feeds(model: ModelHandler, graph: onnx.ModelProto, config: GenA
 
     from olive_core.errors import DataError
 
-    batches = list(context.data(config.data)) if context.data is not None and config.data else []
+    batches = list(context.require_data(config.data, "GenAIWeightOnlyQuantization")()) if config.data else []
     heads = int(model.attributes.get("num_key_value_heads") or 0)
     size = int(model.attributes.get("head_size") or 0)
     feeds: list[dict[str, Any]] = []

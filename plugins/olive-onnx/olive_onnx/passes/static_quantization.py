@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from olive_core.errors import ConfigError
 from olive_core.models import ModelHandler
 from olive_core.passes import Pass, PassContext, Searchable
 
@@ -64,7 +62,7 @@ class OnnxStaticQuantization(Pass):
 
     def check_input(self, model: ModelHandler, config: OnnxStaticQuantizationConfig, context: PassContext) -> None:
         super().check_input(model, config, context)
-        _calibration_batches(config, context, open_data=False)
+        context.require_data(config.data, type(self).__name__)
         refuse_unquantizable(model, type(self).__name__)
 
     def run(
@@ -79,7 +77,7 @@ class OnnxStaticQuantization(Pass):
         from olive_onnx.scratch import scratch_space, stage_input
 
         model_file, graph = read_graph(model)
-        batches = _calibration_batches(config, context, open_data=True)
+        batches = context.require_data(config.data, type(self).__name__)()
         reader = DataConfigReader(batches, graph_inputs(graph), str(config.data), config.max_calibration_samples)
         reader.require_data()
         target = output_dir.resolve() / MODEL_FILE_NAME
@@ -113,25 +111,6 @@ class OnnxStaticQuantization(Pass):
         if not quantized:
             context.warn("no op was quantized; check op_types_to_quantize and nodes_to_include against the graph")
         return derive_output(model, target)
-
-
-def _calibration_batches(
-    config: OnnxStaticQuantizationConfig, context: PassContext, open_data: bool
-) -> Iterable[dict[str, Any]]:
-    """The named data config's batches; a ConfigError when none is named or none can be read."""
-    if config.data is None:
-        raise ConfigError(
-            "OnnxStaticQuantization needs calibration data",
-            path="data",
-            hint="set 'data' to the name of an entry in the workflow's 'data'",
-        )
-    if context.data is None:
-        raise ConfigError(
-            f"OnnxStaticQuantization was given no way to read data config '{config.data}'",
-            path="data",
-            hint="run it in a workflow that defines that data config",
-        )
-    return context.data(config.data) if open_data else ()
 
 
 def _with_shapes(model_file: Path, graph: onnx.ModelProto, scratch: Path, external: bool) -> Path:

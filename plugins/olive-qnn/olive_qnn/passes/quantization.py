@@ -69,7 +69,7 @@ class QnnQuantization(Pass):
 
         from olive_qnn.graph import refuse_dynamic
 
-        _data_name(config, context)
+        context.require_data(config.data, type(self).__name__)
         _check_int16_weights(config, context)
         refuse_unquantizable(model, type(self).__name__)
         model_file, graph = read_graph(model)
@@ -91,8 +91,8 @@ class QnnQuantization(Pass):
         from olive_qnn.graph import QDQ_OPS
         from olive_qnn.logs import root_notices
 
-        name = _data_name(config, context)
-        batches = context.data(name)  # type: ignore[misc]  # _data_name checked it is there
+        batches = context.require_data(config.data, type(self).__name__)()
+        name = str(config.data)
         model_file, graph = read_graph(model)
         reader = DataConfigReader(batches, graph_inputs(graph), name, config.max_calibration_samples)
         reader.require_data()
@@ -133,22 +133,6 @@ class QnnQuantization(Pass):
 
 def _opset(model: Any) -> int:
     return next((entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")), 0)
-
-
-def _data_name(config: QnnQuantizationConfig, context: PassContext) -> str:
-    if config.data is None:
-        raise ConfigError(
-            "QnnQuantization needs calibration data",
-            path="data",
-            hint="set 'data' to the name of an entry in the workflow's 'data'",
-        )
-    if context.data is None:
-        raise ConfigError(
-            f"QnnQuantization was given no way to read data config '{config.data}'",
-            path="data",
-            hint="run it in a workflow that defines that data config",
-        )
-    return config.data
 
 
 def _check_int16_weights(config: QnnQuantizationConfig, context: PassContext) -> None:
