@@ -14,6 +14,7 @@ from olive_core.errors import DataError
 from olive_core.evaluation.batching import make_batches
 from olive_core.evaluation.data import DataContext
 from olive_core.plugins import create_plugin_manager
+from olive_core.testing import DataComponentContract
 
 from olive_genai.data import Prompts, PromptsConfig, TextBlocks, TextBlocksConfig, token_batches
 
@@ -27,6 +28,24 @@ def context(tiny_llama_dir: Path) -> DataContext:
 
 def blocks(context: DataContext, samples: list = TEXTS, **config: object) -> list[list[int]]:
     return [sample["input_ids"].tolist() for sample in TextBlocks()(samples, TextBlocksConfig(**config), context)]
+
+
+class TestTextBlocksContract(DataComponentContract):
+    component_name = "text_blocks"
+    configs = [{"block_size": 2}, {"block_size": 2, "stride": 1, "max_blocks": 2}]
+
+    @pytest.fixture
+    def value(self) -> list:
+        return TEXTS
+
+    @pytest.fixture
+    def context(self, tiny_llama_dir: Path) -> DataContext:
+        return DataContext(model=hf_handle(tiny_llama_dir), name="corpus")
+
+
+class TestPromptsContract(TestTextBlocksContract):
+    component_name = "prompts"
+    configs = [{}, {"length": 3, "add_bos": True}]
 
 
 def test_registered_with_bounded_configs() -> None:

@@ -18,6 +18,7 @@ from olive_core.bounds import unbounded_numbers
 from olive_core.errors import DataError, IncompatibleModelError
 from olive_core.evaluation.metric import MetricConfig, MetricContext
 from olive_core.models import ModelHandler
+from olive_core.testing import MetricContract
 
 from olive_genai.language_model import Generation
 from olive_genai.metrics.agreement import TokenAgreementConfig, TokenAgreementMetric
@@ -72,6 +73,32 @@ def fake_context(model: Any, batches: list | None, reference: Any = None, memo: 
         model=handle, model_type=None, accelerator=AcceleratorSpec(), session=lambda: model,  # type: ignore[arg-type]
         batches=batches, reference_model=input_handle, reference_session=lambda: reference or model, shared=shared,
     )  # fmt: skip
+
+
+class TestPerplexityContract(MetricContract):
+    metric_name = "perplexity"
+
+    @pytest.fixture
+    def context(self) -> MetricContext:
+        return fake_context(Counting(), [{"input_ids": np.arange(12).reshape(2, 6)}])
+
+
+class TestTokenAgreementContract(MetricContract):
+    metric_name = "token_agreement"
+    configs = [{"new_tokens": 4}]
+
+    @pytest.fixture
+    def context(self) -> MetricContext:
+        return fake_context(Counting(skew=(5,)), [{"input_ids": np.array([[3, 4]])}], reference=Counting())
+
+
+class TestGenerationLatencyContract(MetricContract):
+    metric_name = "generation_latency"
+    configs = [{"prompt_tokens": 4, "new_tokens": 6, "warmup_runs": 0, "repeat_runs": 2}]
+
+    @pytest.fixture
+    def context(self) -> MetricContext:
+        return fake_context(Counting(), None)
 
 
 def test_configs_bound_their_numbers() -> None:
