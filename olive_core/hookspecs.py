@@ -112,6 +112,29 @@ def register_cache_backends(register: Registrar) -> None:
     """
 
 
+@_hookspec
+def register_commands(register: Registrar) -> None:
+    """Add commands to ``olive``: ``register("optimize", "olive_onnx.cli.optimize:optimize")``.
+
+    The target must resolve to a :class:`click.Command`. ``olive --help`` imports every
+    command's module to show its one-line help, so a command module imports click and nothing
+    heavy (do the work inside the command). Core's own commands (``run``, ``plugins``, ...) are
+    registered the same way, so a plugin cannot take their names.
+    """
+
+
+@_hookspec
+def register_recipes(register: Registrar) -> None:
+    """Register recipes: ``register("onnx-cpu", "olive_onnx.recipes:OnnxRecipe")``.
+
+    The target must resolve to a subclass of :class:`olive_core.recipes.Recipe`: given what the
+    user asked for on the command line (model, device, precision, data), it writes the
+    workflow that ``olive optimize``, ``olive quantize`` and ``olive convert`` run. Among the
+    recipes that accept a request, the one with the highest ``priority`` writes it, so a plugin
+    for a model family or a device adds a recipe without replacing the others.
+    """
+
+
 # --------------------------------------------------------------------------------------------
 # Lifecycle: observers of a run. Return values are ignored; an exception raised here fails the
 # run, so an observer that may fail (a network call) should catch and log its own errors.
@@ -171,6 +194,8 @@ REGISTRATION_HOOKS = (
     "register_data_components",
     "register_search_strategies",
     "register_cache_backends",
+    "register_commands",
+    "register_recipes",
 )
 
 LIFECYCLE_HOOKS = (

@@ -24,6 +24,8 @@ KINDS: dict[str, str] = {
     "data_component": "register_data_components",
     "search_strategy": "register_search_strategies",
     "cache_backend": "register_cache_backends",
+    "command": "register_commands",
+    "recipe": "register_recipes",
 }
 
 #: how a kind is spelled in messages
@@ -36,6 +38,8 @@ KIND_LABELS: dict[str, str] = {
     "data_component": "data component",
     "search_strategy": "search strategy",
     "cache_backend": "cache backend",
+    "command": "command",
+    "recipe": "recipe",
 }
 
 KIND_PLURALS: dict[str, str] = {kind: label + "s" for kind, label in KIND_LABELS.items()} | {
@@ -96,7 +100,7 @@ def _import(component: Component) -> Any:
 def _check_type(component: Component) -> None:
     expected = _expected_base(component.kind)
     obj = component._loaded
-    instances = ("accelerator", "execution_provider")  # registered as objects, not classes
+    instances = ("accelerator", "execution_provider", "command")  # registered as objects, not classes
     ok = isinstance(obj, expected) if component.kind in instances else isinstance(obj, type) and issubclass(obj, expected)
     if not ok:
         raise PluginError(
@@ -136,6 +140,14 @@ def _expected_base(kind: str) -> type:
         from olive_core.search.strategy import SearchStrategy
 
         return SearchStrategy
+    if kind == "command":
+        import click
+
+        return click.Command
+    if kind == "recipe":
+        from olive_core.recipes import Recipe
+
+        return Recipe
     from olive_core.cache.backend import CacheBackend
 
     return CacheBackend

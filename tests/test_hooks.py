@@ -118,6 +118,19 @@ def test_hook_register_cache_backends():
     assert _check_registration("register_cache_backends", "cache_backend", "olive_core.cache.local:LocalCache").load() is LocalCache
 
 
+def test_hook_register_commands():
+    import click
+
+    command = _check_registration("register_commands", "command", "olive_core.cli.run:run").load()
+    assert isinstance(command, click.Command) and command.name == "run"
+
+
+def test_hook_register_recipes():
+    from olive_core.recipes import Recipe
+
+    assert issubclass(_check_registration("register_recipes", "recipe", "olive_core.recipes:Recipe").load(), Recipe)
+
+
 def test_hook_on_workflow_start(write_workflow, toy_manager, recorder):
     run(write_workflow(), manager=toy_manager)
     name, kwargs = recorder.calls[0]

@@ -6,6 +6,7 @@ from typing import Any
 
 from olive_core import hookimpl
 from olive_core.accelerators import CPU, CPU_PROVIDER
+from olive_core.cli.commands import CORE_COMMANDS
 from olive_core.builtin.evaluation import register_data_components, register_metrics  # noqa: F401
 
 olive_plugin_api = "1.0"
@@ -31,3 +32,9 @@ def register_search_strategies(register: Any) -> None:
     register("exhaustive", "olive_core.search.exhaustive:ExhaustiveSearch")
     register("random", "olive_core.search.random:RandomSearch")
     register("nevergrad", "olive_core.search.nevergrad:NevergradSearch")
+
+
+@hookimpl
+def register_commands(register: Any) -> None:
+    for name, target in CORE_COMMANDS.items():
+        register(name, target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -19,6 +20,14 @@ from olive_core.cli.errors import EXIT_RUN_FAILED, debug_option, handle_errors
 @handle_errors
 def run(workflow: str, output_dir: str | None, cache_dir: str | None, dry_run: bool, quiet: bool, debug: bool) -> None:
     """Run WORKFLOW (a JSON or YAML file)."""
+    execute(workflow, output_dir=output_dir, cache_dir=cache_dir, dry_run=dry_run, quiet=quiet)
+
+
+def execute(
+    workflow: str | dict[str, Any], *, output_dir: str | None, cache_dir: str | None, dry_run: bool, quiet: bool
+) -> None:
+    """Run a workflow file or dict with progress on the console (or show its plan); exits 1 when
+    every candidate failed. Shared by ``olive run`` and the task commands plugins add."""
     from rich.console import Console
 
     from olive_core.cli.report import Progress, print_plan, print_result

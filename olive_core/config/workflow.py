@@ -169,6 +169,9 @@ class RuntimeConfig(_Strict):
 class WorkflowConfig(_Strict):
     """The whole workflow file."""
 
+    description: str = Field(
+        default="", max_length=10_000, description="what the workflow is for; olive optimize writes its command line here"
+    )
     input_model: InputModelConfig
     accelerators: list[AcceleratorConfig] = Field(default_factory=lambda: [AcceleratorConfig()], min_length=1)
     data: dict[str, DataConfig] = Field(default_factory=dict)
