@@ -163,7 +163,9 @@ class Recipe(ABC):
     def workflow(self, request: Request) -> dict[str, Any]:
         """The workflow to run, as plain JSON data with absolute paths, without ``engine``
         (the command adds the output and cache folders). Raise ConfigError for what the request
-        gets wrong that :meth:`accepts` cannot see (data that cannot be read)."""
+        gets wrong that :meth:`accepts` cannot see (data that cannot be read). A ``description``
+        says what the recipe chose that the user did not ask for (the data it measures on when
+        none was given); the command prints it and keeps it after the command line."""
 
 
 def choose_recipe(request: Request, registry: Registry) -> tuple[str, Recipe]:

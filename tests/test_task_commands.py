@@ -71,6 +71,7 @@ class RoundingRecipe(ToyRecipe):
     def workflow(self, request):
         workflow = super().workflow(request)
         workflow["passes"]["round"] = {"type": "ToyRound", "config": {"decimals": 0}}
+        workflow["description"] = "rounds to whole numbers"
         return workflow
 '''
 
@@ -117,6 +118,9 @@ def test_the_recipe_with_the_highest_priority_that_accepts_writes_the_workflow(o
     assert result.exit_code == 0, result.output
     workflow = json.loads((tmp_path / "int8.json").read_text())
     assert list(workflow["passes"]) == ["scale", "round"] and "recipe 'toy-rounding'" in workflow["description"]
+    # what the recipe chose for the user is said on the console and kept after the command line
+    assert workflow["description"].endswith("). rounds to whole numbers")
+    assert "recipe 'toy-rounding': rounds to whole numbers" in result.output
     fp32 = olive("toyopt", str(toy_folder), "--precision", "fp32", "--save-workflow", "fp32.json")
     assert fp32.exit_code == 0 and list(json.loads((tmp_path / "fp32.json").read_text())["passes"]) == ["scale"]
 

@@ -82,7 +82,11 @@ def run_task(
     name, recipe = choose_recipe(request, manager.registry)
     source = manager.registry.get("recipe", name).source
     workflow = recipe.workflow(request)
-    workflow["description"] = f"written by `olive {_command_line()}` (recipe '{name}' from {source})"
+    # a recipe's own description says what it chose for the user (the data it measures on, a rule)
+    notes = str(workflow.get("description") or "").strip()
+    workflow["description"] = f"written by `olive {_command_line()}` (recipe '{name}' from {source})" + (f". {notes}" if notes else "")
+    if notes and not quiet:
+        click.echo(f"recipe '{name}': {notes}", err=True)
     engine = workflow.setdefault("engine", {})
     engine["output_dir"] = str(Path(output_dir or Path("olive-output") / f"{_model_name(request.model.given)}-{task}").resolve())
     if save_workflow:
