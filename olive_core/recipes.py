@@ -6,8 +6,8 @@ workflow. That is how a plugin for a model family (language models) or a device 
 extends the one-command path without replacing what other plugins do. The workflow a recipe
 writes is an ordinary one: ``--save-workflow`` writes it to a file the user can edit and run.
 
-This module imports nothing heavy: it only looks at file names and, for a Hugging Face folder,
-at its ``config.json``.
+This module imports nothing heavy: it only looks at file names and, for a Hugging Face folder
+or hub id, at its ``config.json``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class ModelSource:
     kind: ModelKind
     #: the local file or folder; None for a hub id
     path: Path | None = None
-    #: a Hugging Face folder's config.json (``architectures``, ``model_type``, ...); {} otherwise
+    #: a Hugging Face model's config.json (``architectures``, ``model_type``, ...); None when unknown
     config: dict[str, Any] | None = None
     #: ``file.py:function`` building a PyTorch module (``--loader``)
     loader: str | None = None
@@ -90,8 +90,23 @@ def describe_model(given: str, loader: str | None = None) -> ModelSource:
             hint="point at the folder that holds the model's files",
         )
     if _HUB_ID.match(given) and not given.endswith(".onnx"):
-        return ModelSource(given, "hf")
+        return ModelSource(given, "hf", None, _hub_config(given))
     raise ConfigError(f"no file or folder '{given}'", path="MODEL", hint="check the path (it is read relative to the current folder)")
+
+
+def _hub_config(repo_id: str) -> dict[str, Any] | None:
+    """A hub model's config.json, so recipes see its architecture: from the Hugging Face cache, or
+    fetched (it is small) unless HF_HUB_OFFLINE is set. None when huggingface_hub is not installed
+    or the file cannot be had; the model type says why when the run loads the model."""
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        return None
+    try:
+        file = Path(hf_hub_download(repo_id, "config.json"))
+    except Exception:  # noqa: BLE001 - offline and not cached, unknown repo, network: the run reports it
+        return None
+    return _read_config(file)
 
 
 def _read_config(file: Path) -> dict[str, Any]:

@@ -28,9 +28,29 @@ def test_a_folder_with_config_json_is_a_hugging_face_model_with_its_architecture
     assert source.kind == "hf" and source.path == tmp_path and source.architecture == "LlamaForCausalLM"
 
 
-def test_a_name_that_is_no_path_is_a_hub_id() -> None:
+@pytest.fixture
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An offline Hugging Face cache in tmp_path (huggingface_hub reads its settings at import)."""
+    constants = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    return tmp_path / "hub"
+
+
+def test_a_name_that_is_no_path_is_a_hub_id(hub_cache: Path) -> None:
     assert describe_model("sentence-transformers/all-MiniLM-L6-v2") == ModelSource("sentence-transformers/all-MiniLM-L6-v2", "hf")
     assert describe_model("gpt2").kind == "hf"
+
+
+def test_a_hub_id_is_described_by_its_config_json_from_the_hub_cache(hub_cache: Path) -> None:
+    snapshot = hub_cache / "models--acme--tiny-llm" / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("0123abcd")
+    (snapshot / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
+    source = describe_model("acme/tiny-llm")
+    assert source.kind == "hf" and source.path is None and source.architecture == "LlamaForCausalLM"
+    assert describe_model("acme/not-cached").config is None  # offline: unknown, the run will say why
 
 
 def test_a_loader_makes_a_pytorch_model(tmp_path: Path) -> None:
