@@ -121,6 +121,54 @@ def _read_config(file: Path) -> dict[str, Any]:
     return config
 
 
+#: --data files a task command reads: one text a line, or one JSON object a line
+TEXT_DATA_SUFFIXES = (".txt", ".jsonl")
+#: lines of a --data file looked at before anything runs (the loader reads it all at run time)
+_DATA_LINES_CHECKED = 100
+
+
+def text_data(file: Path, field: str = "text") -> dict[str, Any]:
+    """The data loader (``{type, config}``) for a ``--data`` file of texts: ``text_lines`` for a
+    .txt file (each line a sample's ``text``), ``jsonl`` for a .jsonl file (each record's ``field``).
+
+    The file's first lines are checked here, so a file of the wrong kind is one error naming
+    ``--data`` before any work rather than a failure in the middle of a run.
+    """
+    suffix = file.suffix.lower()
+    if suffix not in TEXT_DATA_SUFFIXES:
+        raise ConfigError(
+            f"'{file.name}' is a '{suffix or 'suffixless'}' file; olive reads text data from .txt or .jsonl files",
+            path="--data",
+            hint=f"give a .txt file (one text a line) or a .jsonl file (one {{\"{field}\": ...}} object a line)",
+        )
+    lines = []
+    try:
+        with file.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    lines.append((number, line))
+                if len(lines) >= _DATA_LINES_CHECKED:
+                    break
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"'{file}' is not UTF-8 text ({exc.reason} at byte {exc.start})", path="--data", hint="save it as UTF-8 text") from None
+    if not lines:
+        raise ConfigError(f"'{file}' holds no text", path="--data", hint="give a file with one sample a line")
+    if suffix == ".txt":
+        return {"type": "text_lines", "config": {"path": str(file)}}
+    for number, line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"'{file}' line {number} is not JSON: {exc.msg}", path="--data", hint="a .jsonl file holds one JSON object a line") from None
+        if not isinstance(record, dict) or not isinstance(record.get(field), str):
+            raise ConfigError(
+                f"'{file}' line {number} is not an object with a text field '{field}'",
+                path="--data",
+                hint=f"write each line as {{\"{field}\": \"...\"}}, or give a .txt file with one text a line",
+            )
+    return {"type": "jsonl", "config": {"path": str(file)}}
+
+
 @dataclass(frozen=True)
 class Request:
     """What a task command was asked for."""

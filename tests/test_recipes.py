@@ -12,7 +12,7 @@ import pytest
 from olive_core import hookimpl
 from olive_core.errors import ConfigError
 from olive_core.plugins import create_plugin_manager
-from olive_core.recipes import ModelSource, Recipe, Request, choose_recipe, describe_model
+from olive_core.recipes import ModelSource, Recipe, Request, choose_recipe, describe_model, text_data
 
 
 def test_an_onnx_file_and_a_folder_holding_one_are_onnx_models(tmp_path: Path) -> None:
@@ -136,3 +136,28 @@ def test_a_registered_recipe_must_be_a_recipe() -> None:
     manager.register(NotRecipes(), name="odd")
     with pytest.raises(PluginError, match="recipe 'odd' .* not a Recipe"):
         manager.registry.load("recipe", "odd")
+
+
+def test_text_data_reads_txt_as_lines_and_jsonl_as_records(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("\nfirst text\nsecond\n")
+    (tmp_path / "b.jsonl").write_text('{"text": "one"}\n\n{"text": "two", "label": 1}\n')
+    assert text_data(tmp_path / "a.txt") == {"type": "text_lines", "config": {"path": str(tmp_path / "a.txt")}}
+    assert text_data(tmp_path / "b.jsonl") == {"type": "jsonl", "config": {"path": str(tmp_path / "b.jsonl")}}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("data.csv", b"text\nhello\n", "is a '.csv' file; olive reads text data from .txt or .jsonl files"),
+        ("data.txt", b"\xff\xfe\x00broken", "is not UTF-8 text"),
+        ("data.txt", b"\n  \n", "holds no text"),
+        ("data.jsonl", b'{"text": "ok"}\n{not json\n', "line 2 is not JSON"),
+        ("data.jsonl", b'{"sentence": "no text field"}\n', "line 1 is not an object with a text field 'text'"),
+        ("data.jsonl", b'["a list"]\n', "line 1 is not an object with a text field 'text'"),
+    ],
+)
+def test_a_data_file_text_data_cannot_read_is_one_error_naming_data(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as error:
+        text_data(tmp_path / name)
+    assert error.value.path == "--data"
