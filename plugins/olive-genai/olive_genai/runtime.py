@@ -67,7 +67,8 @@ class GenAISession:
 
         ids = _as_batch(input_ids)
         check_context(self, ids.shape[1], "the text")
-        generator = self._generator(ids.shape[0], ids.shape[1] + 1)
+        # room for the text itself: a block as long as the context is allowed, not one token more
+        generator = self._generator(ids.shape[0], min(ids.shape[1] + 1, self.context_length or ids.shape[1] + 1))
         generator.append_tokens(ids.astype(np.int32))
         return np.asarray(generator.get_output("logits"), dtype=np.float32)
 

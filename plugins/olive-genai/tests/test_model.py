@@ -55,6 +55,15 @@ def test_a_genai_model_goes_through_a_run_and_its_output_is_a_genai_model_again(
     assert session.generate(np.array([[1, 5, 6]]), 3).tokens.shape == (1, 3)
 
 
+def test_logits_of_a_text_as_long_as_the_context(built_fp32: ModelHandler) -> None:
+    """Perplexity's blocks may fill the context: the generator needs room for them, not one token more."""
+    handle = _handle(Path(built_fp32.path))
+    session = GenAIModelType().create_session(handle, CPU, {})
+    context = handle.attributes["context_length"]
+    ids = np.arange(context, dtype=np.int64)[None, :] % 200
+    assert session.logits(ids).shape == (1, context, 256)
+
+
 @pytest.mark.parametrize("name", ["../elsewhere.onnx", "/etc/hosts", "sub/../../elsewhere.onnx"])
 def test_a_genai_config_naming_a_file_outside_its_folder_is_refused(built_fp32: ModelHandler, tmp_path: Path, name: str) -> None:
     folder = _copy(built_fp32, tmp_path)
