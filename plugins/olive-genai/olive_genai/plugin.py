@@ -31,3 +31,8 @@ def register_metrics(register: RegisterFn) -> None:
 def register_data_components(register: RegisterFn) -> None:
     register("text_blocks", "olive_genai.data:TextBlocks")
     register("prompts", "olive_genai.data:Prompts")
+
+
+@hookimpl
+def register_recipes(register: RegisterFn) -> None:
+    register("genai-language-models", "olive_genai.recipe:LanguageModelRecipe")

@@ -18,6 +18,7 @@ REGISTERED = {
     "pass": {"GenAIModelBuilder", "GenAIKVCacheExport", "GenAIWeightOnlyQuantization"},
     "metric": {"perplexity", "token_agreement", "generation_latency"},
     "data_component": {"text_blocks", "prompts"},
+    "recipe": {"genai-language-models"},
 }
 
 
