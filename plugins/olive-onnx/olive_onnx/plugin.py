@@ -43,3 +43,14 @@ def register_execution_providers(register: Any) -> None:
 
     for provider in BUILT_IN_PROVIDERS:
         register(provider.name, provider)
+
+
+@olive_core.hookimpl
+def register_commands(register: Any) -> None:
+    for name in ("optimize", "quantize", "convert"):
+        register(name, f"olive_onnx.cli:{name}")
+
+
+@olive_core.hookimpl
+def register_recipes(register: Any) -> None:
+    register("onnx", "olive_onnx.recipes:OnnxRecipe")
