@@ -184,3 +184,20 @@ def test_an_input_model_that_cannot_run_on_the_device_is_measured_on_the_cpu_and
     assert record["input_model"]["metrics"]["accelerator"] == "cpu-CPUExecutionProvider"
     assert record["candidates"][0]["metrics"]["accelerator"].startswith("npu-FastNpuEP")
     assert "cannot run on npu-FastNpuEP: it is measured on the CPU" in caplog.text
+
+
+def test_a_workflow_can_have_its_input_model_measured_on_the_cpu(write_workflow, npu_manager, caplog):
+    """The float model an NPU recipe compares with runs where floats run, though its runtime could use the NPU."""
+    import json
+
+    from olive_core.engine.api import run
+
+    metrics = [{"name": "size", "type": "size"}]
+    engine = {"output_dir": "out", "cache": {"type": "local", "config": {"dir": "cache"}}, "input_model_on": "cpu"}
+    workflow = write_workflow(accelerators=[{"device": "npu"}], metrics=metrics, engine=engine)
+    result = run(workflow, manager=npu_manager)
+    assert result.ok
+    record = json.loads((result.output_dir / "run.json").read_text())
+    assert record["input_model"]["metrics"]["accelerator"] == "cpu-CPUExecutionProvider"
+    assert record["candidates"][0]["metrics"]["accelerator"].startswith("npu-FastNpuEP")
+    assert "cannot run on" not in caplog.text  # chosen, not a fallback to warn about

@@ -7,4 +7,5 @@ CORE_COMMANDS = {
     "passes": "olive_core.cli.passes:passes",
     "schema": "olive_core.cli.schema:schema",
     "cache": "olive_core.cli.cache:cache",
+    "report": "olive_core.cli.html_report:report",
 }

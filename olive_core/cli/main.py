@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from olive_core.cli.cache import cache
+from olive_core.cli.html_report import report
 from olive_core.cli.passes import passes
 from olive_core.cli.plugins import plugins
 from olive_core.cli.run import run
@@ -69,7 +70,7 @@ def cli() -> None:
     """Optimize models with passes from plugins; evaluate, search and cache every step."""
 
 
-for command in (run, plugins, passes, schema, cache):
+for command in (run, plugins, passes, schema, cache, report):
     cli.add_command(command)
 
 

@@ -148,6 +148,12 @@ class EngineConfig(_Strict):
     output_dir: str = Field(default="olive-output", description="where the chosen model(s) and run.json go")
     retries: int = Field(default=0, ge=0, le=10, description="plain retries of a failing pass")
     evaluate_input_model: bool = Field(default=True, description="measure the input model for comparison")
+    input_model_on: Literal["accelerator", "cpu"] = Field(
+        default="accelerator",
+        description="where the input model runs as the reference candidates compare with: the run's accelerator "
+        "(the CPU when its runtime cannot use it), or the CPU, e.g. a float model whose outputs an NPU that runs "
+        "quantized, fixed-shape models should not produce",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 

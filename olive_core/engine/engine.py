@@ -12,10 +12,10 @@ import multiprocessing
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ from olive_core.cache.backend import CacheBackend
 from olive_core.config.resolved import ResolvedWorkflow
 from olive_core.engine.output import write_json_atomic, write_model
 from olive_core.engine.result import StepRecord, WorkflowResult
+from olive_core.engine.runlog import RunLog
+from olive_core.engine.events import EventSink, TrialDone, TrialPlan, planned_trials
 from olive_core.engine.executors import InlineExecutor
 from olive_core.engine.selection import closest, objective_keys, pareto_front, pick_best, score, violation
 from olive_core.engine.steps import StepRunner
@@ -38,16 +40,14 @@ from olive_core.search.exhaustive import ExhaustiveSearch
 
 logger = logging.getLogger(__name__)
 
-#: progress events: ("step_started" | "step_cached" | "step_finished" | "evaluating" | "candidate_done", detail)
-EventSink = Callable[[str, Any], None]
-
-
 @dataclass
 class PlannedStep:
     step: str
     pass_type: str
     model_id: str
     cached: bool
+    #: the step's full config for this candidate (redacted), to show what sets candidates apart
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 def new_run_id() -> str:
@@ -81,6 +81,9 @@ class Engine:
         self.model_type: ModelType = workflow.input_model.cls()
         self.run_id = new_run_id()
         self.started = time.time()
+        #: the run's log file: log records and, from the CLI, the third-party output it captured
+        self.log = RunLog(output_dir, self.run_id, self.redact.text, workflow.config.engine.log_level)
+        self._trial_started: dict[int, float] = {}
 
     # -- the input model ---------------------------------------------------------------------
 
@@ -135,7 +138,9 @@ class Engine:
                         if configs[step.name] is None:
                             continue
                         model_id = runner.model_id(parent, step, configs[step.name], accelerator)
-                        chain.append(PlannedStep(step.name, step.type, model_id, self.cache.get_model(model_id) is not None))
+                        cached = self.cache.get_model(model_id) is not None
+                        config = self.redact(configs[step.name].model_dump(mode="json"))
+                        chain.append(PlannedStep(step.name, step.type, model_id, cached, config))
                         parent = parent.model_copy(update={"id": model_id})
                     plans.append(chain)
         return input_model, plans, size
@@ -143,7 +148,7 @@ class Engine:
     # -- the run -----------------------------------------------------------------------------
 
     def run(self) -> WorkflowResult:
-        with self._guarded():
+        with self.log.recording(), self._guarded():
             return self._run()
 
     def _run(self) -> WorkflowResult:
@@ -173,11 +178,13 @@ class Engine:
                 path="search.max_trials",
                 source=self.workflow.source,
             )
+        keys = objective_keys(search.objectives, [f"{m.name}-{s}" for m in self.workflow.metrics for s in m.sub_metrics])
         if self.workflow.search is not None:
             strategy = self.workflow.search.cls(space, self.workflow.search.config, seed=search.seed)
         else:
             strategy = ExhaustiveSearch(space, None)
-        keys = objective_keys(search.objectives, [f"{m.name}-{s}" for m in self.workflow.metrics for s in m.sub_metrics])
+        total = planned_trials(strategy.planned_trials(), search.max_trials, len(self.workflow.accelerators))
+        self.on_event("trials_planned", TrialPlan(total, accelerator.key(), keys, search.max_time_s, search.parallel_trials))
         runner = TrialRunner(
             self.workflow,
             self.cache,
@@ -236,6 +243,9 @@ class Engine:
         index: int,
         point: dict[str, dict[str, Any]],
     ) -> Future[TrialOutcome]:
+        self._trial_started[index] = time.monotonic()
+        logger.info("trial %d started on %s", index + 1, accelerator.key())
+        self.on_event("trial_started", index)
         if isinstance(executor, InlineExecutor):
             return executor.submit(runner.run, index, point)
         request = TrialRequest(
@@ -266,7 +276,11 @@ class Engine:
         result.candidates.append(candidate)
         result.candidates.sort(key=lambda c: c.index)
         strategy.tell(point, score(candidate, keys), violation(candidate))
-        self.on_event("candidate_done", candidate.redacted(self.redact))
+        shown = candidate.redacted(self.redact)
+        self.on_event("candidate_done", shown)
+        seconds = time.monotonic() - self._trial_started.pop(candidate.index, time.monotonic())
+        logger.info("trial %d %s after %.1fs", candidate.index + 1, "done" if candidate.ok else "failed", seconds)
+        self.on_event("trial_done", TrialDone(shown, [record.redacted(self.redact) for record in outcome.records], seconds))
         self._update_outputs(result, keys)
         search = self.workflow.config.search
         if search.stop_when_goals_met and candidate.evaluation is not None and candidate.evaluation.all_goals_met:
@@ -322,6 +336,7 @@ class Engine:
         return {"candidate": index, "model_id": model.id if model else None, "output": output}
 
     def _write_run_json(self, result: WorkflowResult) -> None:
+        self.log.publish()  # first, so that the run.json written names this run's log
         write_json_atomic(self.output_dir / "run.json", self.redact(self.run_json(result)))
 
     def _finish(self, result: WorkflowResult) -> None:
@@ -350,6 +365,7 @@ class Engine:
                 for index in result.closest
             ],
             "stopped_early": result.stopped_early,
+            "log": self.log.name,
         }
 
 

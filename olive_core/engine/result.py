@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from olive_core.models.handler import ModelHandler
 
+#: the version of run.json's shape; readers (``olive report``) refuse another one. Raise it when a
+#: field they read changes meaning or shape; adding a field needs no new version.
+RUN_FORMAT = 1
+
 if TYPE_CHECKING:
     from olive_core.evaluation.evaluator import Evaluation
     from olive_core.redaction import Redactor

@@ -143,6 +143,8 @@ class Evaluator:
         cannot use it (a PyTorch model in an NPU run). Its evaluation records which."""
 
         def choose() -> AcceleratorSpec:
+            if self.workflow.config.engine.input_model_on == "cpu":
+                return CPU_SPEC
             if self._model_type(self.input_model).runs_on(self.accelerator):
                 return self.accelerator
             logger.warning(
