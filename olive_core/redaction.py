@@ -73,6 +73,19 @@ class Redactor:
         if value:
             self._references.setdefault(value, f"${{{name}}}")
 
+    def remember_secrets(self, data: Any) -> None:
+        """Also scrub from texts the values written in clear under secret fields of ``data``
+        (a workflow): a library that prints its token must not put it in the run's log."""
+        if isinstance(data, dict):
+            for key, item in data.items():
+                if is_secret_key(key) and isinstance(item, str) and item and not _REFERENCE.fullmatch(item):
+                    self._references.setdefault(item, REDACTED)
+                else:
+                    self.remember_secrets(item)
+        elif isinstance(data, (list, tuple)):
+            for item in data:
+                self.remember_secrets(item)
+
     @property
     def active(self) -> bool:
         return bool(self._references)

@@ -20,32 +20,50 @@ from olive_core.cli.errors import EXIT_RUN_FAILED, debug_option, handle_errors
 @handle_errors
 def run(workflow: str, output_dir: str | None, cache_dir: str | None, dry_run: bool, quiet: bool, debug: bool) -> None:
     """Run WORKFLOW (a JSON or YAML file)."""
-    execute(workflow, output_dir=output_dir, cache_dir=cache_dir, dry_run=dry_run, quiet=quiet)
+    execute(workflow, output_dir=output_dir, cache_dir=cache_dir, dry_run=dry_run, quiet=quiet, debug=debug)
 
 
 def execute(
-    workflow: str | dict[str, Any], *, output_dir: str | None, cache_dir: str | None, dry_run: bool, quiet: bool
+    workflow: str | dict[str, Any],
+    *,
+    output_dir: str | None,
+    cache_dir: str | None,
+    dry_run: bool,
+    quiet: bool,
+    debug: bool = False,
 ) -> None:
     """Run a workflow file or dict with progress on the console (or show its plan); exits 1 when
-    every candidate failed. Shared by ``olive run`` and the task commands plugins add."""
-    from rich.console import Console
+    every candidate failed. Shared by ``olive run`` and the task commands plugins add.
 
-    from olive_core.cli.report import Progress, print_plan, print_result
+    While it runs, what libraries print goes to the run's log (run.log in the output folder),
+    and the console shows olive's progress and warnings only; ``debug`` shows everything live.
+    """
+    from olive_core.cli.capture import capture_output
+    from olive_core.cli.console import make_console
+    from olive_core.cli.errors import console_logging
+    from olive_core.cli.progress import Progress
+    from olive_core.cli.report import print_plan, print_result
     from olive_core.engine.api import create_engine
 
-    console = Console(stderr=True, quiet=quiet)
-    progress = Progress(console)
-    engine = create_engine(workflow, output_dir=output_dir, cache_dir=cache_dir, on_event=progress.event)
-    engine.cache.progress = lambda message: console.print(f"[dim]{message}[/]")
+    engine = create_engine(workflow, output_dir=output_dir, cache_dir=cache_dir)
+    log = engine.output_dir / "run.log"
     try:
         if dry_run:
-            print_plan(console, engine, *engine.plan())
+            print_plan(make_console(sys.stderr, quiet), engine, *engine.plan())
             return
-        with progress:
-            result = engine.run()
+        with engine.log.recording(), capture_output(engine.log.write, enabled=not debug) as terminal:
+            engine.log.before_record = terminal.drain
+            console = make_console(terminal.stderr, quiet)
+            if not debug:
+                console.print(f"what libraries print goes to {log} (--debug shows it here)", markup=False, style="dim")
+            progress = Progress(console)
+            engine.on_event = progress.event
+            engine.cache.progress = lambda message: console.print(message, style="dim", markup=False)
+            with console_logging(console, only_olive=not debug), progress:
+                result = engine.run()
     finally:
         engine.cache.close()
-    print_result(console, result.redacted(engine.redact))
+    print_result(make_console(sys.stderr, quiet), result.redacted(engine.redact), str(log) if engine.log.name else None)
     if quiet:
         click.echo(str(result.output_dir))
     if not result.ok:

@@ -57,6 +57,7 @@ def run_task(
     loader: str | None = None,
     search: bool = False,
     min_similarity: float = 0.99,
+    debug: bool = False,
     **_: Any,
 ) -> None:
     """Describe the model, choose the recipe, then save the workflow or run it."""
@@ -96,7 +97,7 @@ def run_task(
         return
     from olive_core.cli.run import execute
 
-    execute(workflow, output_dir=None, cache_dir=cache_dir, dry_run=dry_run, quiet=quiet)
+    execute(workflow, output_dir=None, cache_dir=cache_dir, dry_run=dry_run, quiet=quiet, debug=debug)
 
 
 def _command_line() -> str:

@@ -100,8 +100,14 @@ def resolve_workflow(
         metrics=metrics,  # type: ignore[arg-type]
         search=search,
         cache=cache,  # type: ignore[arg-type]
-        redactor=redactor or Redactor(),
+        redactor=_with_secrets(redactor or Redactor(), config),
     )
+
+
+def _with_secrets(redactor: Redactor, config: WorkflowConfig) -> Redactor:
+    """The run's redactor, told the secret fields' clear values too (see Redactor.remember_secrets)."""
+    redactor.remember_secrets(config.model_dump(mode="json"))
+    return redactor
 
 
 def _objectives(config: WorkflowConfig, metrics: list[ResolvedMetric], check: _Collector) -> None:

@@ -99,6 +99,7 @@ class StepRunner:
         record = self._record(parent, step, config, accelerator, model_id)
         info = self.cache.get_record("step", model_id) or {}
         record.report, record.warnings = info.get("report", {}), info.get("warnings", [])
+        logger.info("%s (%s): from the cache (%s)", step.name, step.type, model_id[:12])
         self.on_event("step_cached", step.name)
         self._pass_end(step, cached, None, cached=True)
         return StepOutcome(cached, record)
@@ -157,6 +158,7 @@ class StepRunner:
         the_pass = step.cls()
         context = PassContext(accelerator=accelerator, step=step.name, data=self.data, runtime_settings=dict(self.runtime_settings))
         self.on_event("step_started", step.name)
+        logger.info("%s (%s): running", step.name, step.type)
         started = time.perf_counter()
         try:
             the_pass.check_input(parent, config, context)
@@ -194,5 +196,6 @@ class StepRunner:
             info = {"pass_type": step.type, "step": step.name, "parent": parent.id}
             stored = self.cache.put_model(model_id, produced, output_dir, info)
             self.cache.put_record("step", model_id, {"report": record.report, "warnings": record.warnings})
+        logger.info("%s (%s): done in %.1fs", step.name, step.type, record.seconds)
         self.on_event("step_finished", step.name)
         return stored, "", True

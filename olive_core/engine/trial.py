@@ -50,6 +50,7 @@ class TrialRunner:
         self.accelerator = accelerator
         self.input_model = input_model
         self.evaluator = evaluator
+        self.on_event = on_event or (lambda *args: None)
         self.steps = StepRunner(
             cache,
             hooks,
@@ -80,11 +81,12 @@ class TrialRunner:
             candidate.lineage.append(result.record.model_id)
             if result.model is None:
                 candidate.error = f"pass '{step.name}' ({step.type}) failed: {result.record.error}"
-                logger.error("%s", candidate.error)
+                logger.info("%s", candidate.error)  # the result and the progress line report it
                 return outcome
             model = result.model
         candidate.model = model
         if self.evaluator is not None and self.workflow.metrics:
+            self.on_event("evaluating", f"candidate {index + 1}")
             try:
                 candidate.evaluation = self.evaluator.evaluate(model)
             except Exception as exc:  # evaluation failure fails this trial, not the search

@@ -80,6 +80,9 @@ class NevergradSearch(SearchStrategy):
         self._pending: dict[str, list[Any]] = {}
         self._asked = 0
 
+    def planned_trials(self) -> int | None:
+        return 1 if self._optimizer is None else self.config.budget
+
     def ask(self) -> Point | None:
         if self._optimizer is None:  # nothing to search: the one point there is
             if self._single_done:

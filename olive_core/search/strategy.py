@@ -37,6 +37,11 @@ class SearchStrategy(ABC):
     def tell(self, point: Point, score: tuple[float, ...] | None, violation: float = 0.0) -> None:
         """Learn from a finished trial; strategies that do not learn ignore it."""
 
+    def planned_trials(self) -> int | None:
+        """How many points this strategy proposes at most, when it knows (progress shows "trial
+        i of N"); by default the size of a discrete space, None for one with ranges."""
+        return self.space.size()
+
     @classmethod
     def description(cls) -> str:
         return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")

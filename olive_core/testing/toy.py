@@ -192,6 +192,34 @@ class ToyFit(Pass):
         return _rewrite(model, output_dir, lambda w, b: (w, [mean for _ in b]))
 
 
+class ToyChattyConfig(PassConfig):
+    text: str = Field(default="hello from a library", max_length=1000, description="what the pass prints")
+    print_attributes: bool = Field(default=False, description="also print the input model's attributes")
+
+
+class ToyChatty(Pass):
+    """Copy a toy model while printing the way libraries do: ``print``, a progress bar redrawn
+    with carriage returns, a warning, and raw writes to descriptors 1 and 2 (as C++ code does)."""
+
+    Config = ToyChattyConfig
+    input_types = ("toy",)
+    output_type = "toy"
+
+    def run(self, model: ModelHandler, config: ToyChattyConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        import logging
+        import os
+        import sys
+
+        print(f"print: {config.text}")
+        sys.stderr.write("".join(f"\rloading: {percent}%" for percent in (0, 50, 100)) + "\n")
+        logging.getLogger("toylib").warning("toylib warning: %s", config.text)
+        os.write(1, f"fd1: {config.text}\n".encode())
+        os.write(2, f"fd2: {config.text}\n".encode())
+        if config.print_attributes:
+            os.write(2, f"attributes: {model.attributes}\n".encode())
+        return _rewrite(model, output_dir, lambda w, b: (w, b))
+
+
 class ToyObjectiveConfig(PassConfig):
     a: Annotated[float, Searchable(low=-4.0, high=4.0)] = Field(default=0.0, description="continuous knob")
     b: Annotated[int, Searchable(choices=(0, 1, 2, 3, 4))] = Field(default=0, description="discrete knob")
@@ -248,3 +276,4 @@ def register_passes(register: Any) -> None:
     register("ToyFlaky", ToyFlaky)
     register("ToyObjective", ToyObjective)
     register("ToyFit", ToyFit)
+    register("ToyChatty", ToyChatty)
