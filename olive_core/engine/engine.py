@@ -23,10 +23,11 @@ from olive_core.accelerators import AcceleratorSpec
 from olive_core.cache.backend import CacheBackend
 from olive_core.config.resolved import ResolvedWorkflow
 from olive_core.engine.output import write_json_atomic, write_model
-from olive_core.engine.result import StepRecord, WorkflowResult
+from olive_core.engine.result import RUN_FORMAT, StepRecord, WorkflowResult
 from olive_core.engine.runlog import RunLog
 from olive_core.engine.events import EventSink, TrialDone, TrialPlan, planned_trials
 from olive_core.engine.executors import InlineExecutor
+from olive_core.engine.machine import describe_cpu
 from olive_core.engine.selection import closest, objective_keys, pareto_front, pick_best, score, violation
 from olive_core.engine.steps import StepRunner
 from olive_core.engine.trial import TrialOutcome, TrialRequest, TrialRunner, run_trial_in_worker
@@ -341,16 +342,28 @@ class Engine:
 
     def _finish(self, result: WorkflowResult) -> None:
         self._write_run_json(result)
+        self._write_report()
+
+    def _write_report(self) -> None:
+        """report.html from the run.json just written; a report that cannot be made never fails the run."""
+        try:
+            from olive_core.report import write_report
+
+            write_report(self.output_dir / "run.json")
+        except Exception as exc:  # noqa: BLE001 - the run's models and run.json are already written
+            logger.warning("report.html was not written: %s", exc)
 
     def run_json(self, result: WorkflowResult) -> dict[str, Any]:
         plugins = {source.distribution: source.version for source in self.manager.sources.values()}
         return {
+            "format": RUN_FORMAT,
             "run_id": self.run_id,
             "started": self.started,
             "finished": time.time(),
             "workflow_file": self.workflow.source,
             "workflow": self.raw_workflow,
             "versions": collect_versions(plugins),
+            "cpu": describe_cpu(),
             "accelerators": [_describe(a) for a in self.workflow.accelerators],
             "input_model": {
                 **result.input_model.model_dump(mode="json"),
