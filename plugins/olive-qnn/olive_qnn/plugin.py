@@ -23,3 +23,8 @@ def register_passes(register: RegisterFn) -> None:
 @hookimpl
 def register_metrics(register: RegisterFn) -> None:
     register("npu_coverage", "olive_qnn.coverage:NpuCoverageMetric")
+
+
+@hookimpl
+def register_recipes(register: RegisterFn) -> None:
+    register("qnn-npu", "olive_qnn.recipe:NpuRecipe")

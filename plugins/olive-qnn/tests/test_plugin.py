@@ -20,6 +20,7 @@ REGISTERED = {
     "execution_provider": {"QNNExecutionProvider"},
     "pass": {"QnnPreprocess", "QnnQuantization", "QnnContextBinary"},
     "metric": {"npu_coverage"},
+    "recipe": {"qnn-npu"},
 }
 
 
