@@ -24,6 +24,18 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 @pytest.fixture
+def invoke(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """``olive ARGS...`` through click's CliRunner, with the toy plugin installed."""
+    from click.testing import CliRunner
+
+    from olive_core.cli.main import cli
+
+    monkeypatch.setenv("OLIVE_PLUGINS", TOY)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
 def toy_manager() -> OlivePluginManager:
     return create_plugin_manager(extra_plugins=[TOY])
 

@@ -13,17 +13,6 @@ from olive_core.cli.main import cli
 from olive_core.version import __version__
 
 
-@pytest.fixture
-def invoke(monkeypatch):
-    monkeypatch.setenv("OLIVE_PLUGINS", "olive_core.testing.toy")
-    runner = CliRunner()
-
-    def call(*args: str):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    return call
-
-
 def test_help_and_version_in_a_real_process():
     result = subprocess.run([sys.executable, "-m", "olive_core", "--help"], capture_output=True, text=True, check=True)
     for command in ("run", "plugins", "passes", "schema", "cache"):
