@@ -136,11 +136,27 @@ def genai(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def optimize_vs_demo(result: dict[str, Any]) -> str:
+    figures = result["figures"]
+    chain = " -> ".join(f"{s['step']} ({s['pass']})" for s in figures["variants"]["optimize"]["chain"])
+    same = {key: "yes" if figures[key] else "no" for key in ("same_model_file", "same_chain")}
+    commands, seconds = figures["commands"], figures["command_seconds"]
+    lines = [
+        figures["table"],
+        "",
+        f"- {figures['target']} (median over rounds of paired p50 ratios, min-max)",
+        f"- same model file: {same['same_model_file']}; same passes and configs: {same['same_chain']} ({chain})",
+        f"- commands: `olive {commands['demo']}` ({seconds['demo']} s), `olive {commands['optimize']}` ({seconds['optimize']} s)",
+    ]
+    return "\n".join(lines)
+
+
 SECTIONS = (
     ("minilm_quality", "Output model quality (`python bench/minilm_quality.py`)", quality),
     ("tool_overhead", "Tool overhead (`python bench/tool_overhead.py`)", overhead),
     ("search_efficiency", "Search efficiency (`python bench/search_efficiency.py`)", search),
     ("genai_speed", "Generation speed (`python bench/genai_speed.py`)", genai),
+    ("optimize_vs_demo", "`olive optimize` vs the demo workflow (`python bench/optimize_vs_demo.py`)", optimize_vs_demo),
 )
 
 

@@ -82,6 +82,14 @@ def test_genai_speed(folders: dict[str, Path]) -> None:
     assert len(result["figures"]["targets"]) == 4
 
 
+def test_optimize_vs_demo(folders: dict[str, Path]) -> None:
+    result = run_smoke("optimize_vs_demo.py", folders)
+    figures = result["figures"]
+    assert set(figures["variants"]) == {"demo", "optimize"}
+    assert set(figures["latency_ratio_optimize_over_demo"]) == {"b1", "b8"}
+    assert isinstance(figures["same_model_file"], bool) and isinstance(figures["same_chain"], bool)
+
+
 def test_readme_tables_render_from_the_results(folders: dict[str, Path], tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("before\n<!-- results:start -->\nSTALE-TABLES\n<!-- results:end -->\nafter\n")
