@@ -110,3 +110,13 @@ def test_the_builder_runs_only_on_the_cpu_here(built_fp32: ModelHandler) -> None
 
     with pytest.raises(ModelLoadError, match="on 'cpu' here, not on 'gpu'"):
         GenAIModelType().create_session(built_fp32, AcceleratorSpec("gpu", "CUDAExecutionProvider"), {})
+
+
+def test_the_builder_writes_where_the_run_says_though_the_folder_is_relative(tiny_llama_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`olive optimize --cache-dir cache` gives relative step folders, and the builder runs in its scratch folder."""
+    from olive_genai.passes.builder import GenAIModelBuilder, builder_command
+
+    monkeypatch.chdir(tmp_path)
+    command = builder_command(hf_handle(tiny_llama_dir), GenAIModelBuilder.Config(precision="fp32"), Path("cache/step"), Path("cache/step/.builder"))
+    assert command[command.index("-o") + 1] == str(tmp_path / "cache" / "step")
+    assert command[command.index("-c") + 1] == str(tmp_path / "cache" / "step" / ".builder" / "cache")

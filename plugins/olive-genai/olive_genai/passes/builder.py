@@ -171,9 +171,10 @@ def builder_command(model: ModelHandler, config: GenAIModelBuilderConfig, output
         if not config.quantize_lm_head:
             options["nodes_to_exclude"] = "/lm_head/MatMul"
     extra = [f"{key}={value}" for key, value in options.items()]
+    # absolute: the builder runs in the scratch folder, and a run's cache folder may be relative
     return [
         sys.executable, "-m", "onnxruntime_genai.models.builder", *source,
-        "-o", str(output_dir), "-p", config.precision, "-e", "cpu", "-c", str(scratch / "cache"),
+        "-o", str(output_dir.resolve()), "-p", config.precision, "-e", "cpu", "-c", str((scratch / "cache").resolve()),
         "--extra_options", *extra,
     ]  # fmt: skip
 
