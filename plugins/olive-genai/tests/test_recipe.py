@@ -1,19 +1,22 @@
 """The language-model recipe: what `olive optimize/quantize/convert` run for a causal LM.
 
 The workflows it writes are checked as a user would get them (validated by olive's own loader
-with every installed plugin); one of them runs end to end on the tiny random Llama.
+with every installed plugin); `olive optimize` runs one end to end on the tiny random Llama.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import TINY_LLAMA
 
-import olive_core
 from olive_core.engine.api import load_workflow
 from olive_core.errors import ConfigError
 from olive_core.plugins import create_plugin_manager
@@ -215,16 +218,58 @@ def test_int8_for_an_architecture_the_builder_lacks_is_refused(manager, tiny_gpt
     assert error.value.path == "--precision"
 
 
-def test_optimize_runs_end_to_end_on_the_tiny_llama(tiny_llama_dir: Path, tmp_path: Path) -> None:
-    """The default workflow, run: the built-in sample, int4 weights, every metric, the goal judged."""
-    workflow = LanguageModelRecipe().workflow(request(tiny_llama_dir))
-    workflow["engine"] = {"output_dir": str(tmp_path / "out"), "cache": {"type": "local", "config": {"dir": str(tmp_path / "cache")}}}
-    result = olive_core.run(workflow)
-    assert result.ok, [c.error for c in result.candidates]
-    (candidate,) = result.candidates
-    source, int4 = result.input_evaluation.values, candidate.evaluation.values
-    assert int4["size-mb"] < 0.5 * source["size-mb"]
+# -- through the commands --------------------------------------------------------------------
+
+
+def olive_process(*args: Any, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A real `olive` process: what a user runs, with its own console and exit code."""
+    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return subprocess.run([olive, *map(str, args)], check=False, capture_output=True, text=True, env=env, cwd=cwd)
+
+
+def test_olive_optimize_builds_an_int4_language_model_and_says_what_it_measured_on(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    """`olive optimize MODEL`, nothing else, as a new user runs it: olive-genai's recipe, not a
+    generic export; the built-in sample said on the console and recorded; every metric; the goal judged."""
+    done = olive_process("optimize", tiny_llama_dir, "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert f"recipe '{RECIPE}': no --data:" in done.stderr
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert f"(recipe '{RECIPE}' from olive-genai" in record["workflow"]["description"]
+    assert record["workflow"]["passes"]["build"]["config"]["precision"] == "int4"
+    (candidate,) = record["candidates"]
+    source, int4 = record["input_model"]["metrics"]["values"], candidate["metrics"]["values"]
+    assert candidate["error"] is None and int4["size-mb"] < 0.5 * source["size-mb"]
     assert int4["speed-decode_tokens_per_s_p50"] > 0 and 0 <= int4["agreement-agreement"] <= 1
-    goal = candidate.evaluation.goals["perplexity-perplexity"]
-    assert goal.met == (int4["perplexity-perplexity"] <= source["perplexity-perplexity"] * 1.03)
+    met = int4["perplexity-perplexity"] <= source["perplexity-perplexity"] * 1.03
+    assert candidate["metrics"]["all_goals_met"] is met
     assert (tmp_path / "out" / "model" / "genai_config.json").is_file()
+
+
+def test_olive_quantize_saves_the_workflow_it_would_run(tiny_llama_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "text.txt").write_text("w1 w2 w3 w4\n")
+    done = olive_process(
+        "quantize", tiny_llama_dir, "--precision", "int4", "--method", "gptq", "--data", "text.txt",
+        "--save-workflow", "gptq.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    workflow = json.loads((tmp_path / "gptq.json").read_text())
+    assert workflow["passes"]["quantize"]["config"]["algorithm"] == "gptq"
+    assert "GPTQ calibrates on the first blocks of the same text" in workflow["description"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["optimize", "{model}", "--device", "gpu"], "--device: olive-genai makes language models for the CPU"),
+        (["optimize", "{model}", "--precision", "fp16"], "--precision: olive-genai builds language models for the CPU in fp32, int8 or int4"),
+        (["quantize", "{model}", "--precision", "int4", "--method", "gptq"], "--data: gptq calibrates on text, and no --data was given"),
+        (["quantize", "{model}", "--precision", "int4", "--method", "awq"], "no installed recipe can quantize"),
+    ],
+)
+def test_what_the_commands_cannot_make_of_a_language_model_exits_2_writing_nothing(tiny_llama_dir: Path, tmp_path: Path, arguments: list[str], message: str) -> None:
+    done = olive_process(*(a.format(model=tiny_llama_dir) for a in arguments), "-o", "out", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()

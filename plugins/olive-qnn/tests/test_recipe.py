@@ -1,23 +1,24 @@
 """The NPU recipe: what `olive optimize --device npu` runs for a text encoder or an ONNX model.
 
 The workflows it writes are validated by olive's own loader with every installed plugin, and the
-shapes it fixes are checked by QnnPreprocess itself; one workflow runs end to end on the HTP
-simulator (a one-layer BERT, seconds).
+shapes it fixes are checked by QnnPreprocess itself; `olive optimize --device npu` runs one end to
+end on the HTP simulator (a one-layer BERT, seconds).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import onnx
 import pytest
 from conftest import gelu_cnn_file, onnx_handle, tiny_cnn_file
 
-import olive_core
 from olive_core.engine.api import load_workflow
 from olive_core.errors import ConfigError
 from olive_core.passes import PassContext
@@ -290,22 +291,44 @@ def test_an_image_model_with_dynamic_height_says_to_export_it_fixed(tmp_path: Pa
     assert error.value.path == "MODEL"
 
 
-# -- end to end on the HTP simulator -----------------------------------------------------------
+# -- through the commands, on the HTP simulator -----------------------------------------------
 
 
-def test_an_encoder_runs_end_to_end_on_the_htp_simulator(tiny_bert_dir: Path, tmp_path: Path) -> None:
-    """Exported through the arithmetic mask, quantized to 16 bits, compiled: all on the NPU, the
-    same embeddings as the PyTorch model measured on the CPU."""
-    workflow = NpuRecipe().workflow(request(tiny_bert_dir))
-    workflow["engine"].update({"output_dir": str(tmp_path / "out"), "cache": {"type": "local", "config": {"dir": str(tmp_path / "cache")}}})
-    result = olive_core.run(workflow)
-    assert result.ok, [c.error for c in result.candidates]
-    (candidate,) = result.candidates
-    values = candidate.evaluation.values
+def olive_process(*args: Any, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A real `olive` process: what a user runs, with its own console and exit code."""
+    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return subprocess.run([olive, *map(str, args)], check=False, capture_output=True, text=True, env=env, cwd=cwd)
+
+
+def test_olive_optimize_for_the_npu_runs_an_encoder_wholly_on_the_htp(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """`olive optimize FOLDER --device npu`: exported through the arithmetic mask, 16-bit QDQ,
+    compiled; all on the NPU, the same embeddings as the PyTorch model measured on the CPU."""
+    done = olive_process("optimize", tiny_bert_dir, "--device", "npu", "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert f"recipe '{RECIPE}': similarity measured on the first 8 samples" in done.stderr
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert f"(recipe '{RECIPE}' from olive-qnn" in record["workflow"]["description"]
+    (candidate,) = record["candidates"]
+    values = candidate["metrics"]["values"]
+    assert candidate["error"] is None and candidate["metrics"]["all_goals_met"]
     assert values["npu-coverage"] == 1.0 and values["similarity-cosine_mean"] > 0.99
-    assert candidate.evaluation.all_goals_met
+    assert candidate["metrics"]["accelerator"].startswith("npu-QNNExecutionProvider")
     nodes = onnx.load(str(tmp_path / "out" / "model" / "model.onnx"), load_external_data=False).graph.node
     assert [node.op_type for node in nodes] == ["EPContext"]
-    record = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert record["workflow"]["engine"]["input_model_on"] == "cpu"
-    assert np.isfinite(values["size-mb"])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["optimize", "{model}", "--device", "npu", "--precision", "fp32"], "--precision: QNN's HTP runs quantized (QDQ) models"),
+        (["quantize", "{model}", "--device", "npu", "--precision", "int4"], "--precision: QnnQuantization makes 8- and 16-bit QDQ models"),
+        (["convert", "{model}", "--device", "npu"], "--device: QNN's HTP runs quantized models, so olive convert makes nothing for the NPU"),
+    ],
+)
+def test_what_the_npu_cannot_run_exits_2_writing_nothing(tiny_bert_dir: Path, tmp_path: Path, arguments: list[str], message: str) -> None:
+    done = olive_process(*(a.format(model=tiny_bert_dir) for a in arguments), "-o", "out", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
