@@ -180,8 +180,11 @@ def _steps(run: RunRecord) -> list[str]:
 
 
 def _title(run: RunRecord) -> str:
-    model = run.input_model.path.rstrip("/").rsplit("/", 1)[-1] or run.input_model.path
-    return f"{model}: {len(run.candidates)} candidate{'s' if len(run.candidates) != 1 else ''}"
+    """The input model's name, or the workflow's where the model's path came from a variable."""
+    name = run.input_model.path.rstrip("/").rsplit("/", 1)[-1] or run.input_model.path
+    if "${" in name and run.workflow_file:
+        name = run.workflow_file.rstrip("/").rsplit("/", 1)[-1]
+    return f"{name}: {len(run.candidates)} candidate{'s' if len(run.candidates) != 1 else ''}"
 
 
 def _outcome(run: RunRecord) -> tuple[str, CandidateRecord | None, str]:
@@ -318,7 +321,10 @@ def _hover(candidate: CandidateRecord) -> str:
 
 
 def _brief(config: dict[str, Any], limit: int = 80) -> str:
-    text = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in config.items())
+    return _short(", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in config.items()), limit)
+
+
+def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -359,8 +365,8 @@ def _row(run: RunRecord, candidate: CandidateRecord, steps: list[str]) -> Row:
             configs[step] = ("skipped", None)
             continue
         varying = _varying(run, step)
-        summary = ", ".join(f"{k}={json.dumps(config[k], default=str)}" for k in varying if k in config)
-        configs[step] = (summary or "as written", config)
+        summary = ", ".join(f"{k}={_short(json.dumps(config[k], default=str), 40)}" for k in varying if k in config)
+        configs[step] = (_short(summary, 90) or "as written", config)
     return Row(
         candidate=candidate.index,
         status=status,

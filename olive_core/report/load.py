@@ -108,6 +108,8 @@ class RunRecord(_Record):
     pareto: list[Pointer] = Field(default_factory=list)
     closest: list[Pointer] = Field(default_factory=list)
     stopped_early: str | None = None
+    #: the run's log file, beside run.json
+    log: str | None = None
 
     def candidate(self, index: int) -> CandidateRecord:
         return next(c for c in self.candidates if c.index == index)

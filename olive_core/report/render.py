@@ -118,11 +118,13 @@ def _duration(seconds: float) -> str:
 def _header(content: ReportContent) -> str:
     run = content.run
     workflow = f" · workflow {escape(run.workflow_file)}" if run.workflow_file else ""
+    log = f" · log {escape(run.log)}" if run.log else ""
     stopped = f" · stopped early: {escape(run.stopped_early)}" if run.stopped_early else ""
+    model = f"input model: {escape(run.input_model.type)} {escape(run.input_model.path)}"
     return (
         f"<h1>{escape(content.title)}</h1>"
-        f'<p class="meta">run {escape(run.run_id)} · {_time(run.started)} · took {_duration(run.finished - run.started)}'
-        f"{workflow}{stopped}</p>"
+        f'<p class="meta">{model}<br>run {escape(run.run_id)} · {_time(run.started)} · took {_duration(run.finished - run.started)}'
+        f"{workflow}{log}{stopped}</p>"
     )
 
 
@@ -143,8 +145,10 @@ def _plot_section(content: ReportContent) -> str:
         return '<h2>Candidates</h2><p class="muted">The run measured no metric: there is nothing to plot.</p>'
     missing = ""
     if plot.missing:
-        listed = ", ".join(f"#{index + 1} ({escape(why)})" for index, why in plot.missing)
-        missing = f'<p class="muted" id="not-plotted">Not plotted: {listed}; the table lists them.</p>'
+        failed = sum(why == "failed" for _, why in plot.missing)
+        others = [f"#{index + 1} ({escape(why)})" for index, why in plot.missing if why != "failed"]
+        parts = ([f"{failed} failed candidate{'s' if failed != 1 else ''}"] if failed else []) + others
+        missing = f'<p class="muted" id="not-plotted">Not plotted: {", ".join(parts)}; the table lists them.</p>'
     return (
         f'<h2>Candidates on {escape(plot.why)}</h2>'
         f'<div id="scatter" role="img" aria-label="scatter of candidates"></div>{missing}'
@@ -165,8 +169,14 @@ def _table_section(content: ReportContent) -> str:
         reference = f'<tbody class="reference">{_row_html(content.input_row, metrics, content.steps, several_accelerators)}</tbody>'
     body = "".join(_row_html(row, metrics, content.steps, several_accelerators) for row in content.rows)
     legend = "↓ lower is better, ↑ higher is better; click a header to sort. Configs show the options that differ between candidates (open one for all)."
+    failed = sum(row.status == "failed" for row in content.rows)
+    toggle = (
+        f'<label class="toggle"><input type="checkbox" id="hide-failed"> hide the {failed} failed candidate{"s" if failed != 1 else ""}</label>'
+        if failed
+        else ""
+    )
     return (
-        f"<h2>Every candidate ({len(content.rows)})</h2><p class=\"muted\">{escape(legend)}</p>"
+        f"<h2>Every candidate ({len(content.rows)})</h2><p class=\"muted\">{escape(legend)} {toggle}</p>"
         f'<div class="table-wrap"><table class="sortable-table" id="candidates"><thead><tr>{head}</tr></thead>'
         f'{reference}<tbody class="sortable">{body}</tbody></table></div>'
     )
@@ -176,7 +186,7 @@ def _row_html(row: Row, metrics: list[Metric], steps: list[str], accelerator: bo
     number = "input" if row.candidate < 0 else str(row.candidate + 1)
     cells = [
         f'<td data-sort="{row.candidate + 1 if row.candidate >= 0 else ""}">{number}</td>',
-        f'<td class="result" data-sort="{escape(row.status)}">{escape(row.result)}</td>',
+        f'<td class="result" data-sort="{escape(row.status)}">{_folded(row.result)}</td>',
     ]
     for metric in metrics:
         value = row.values.get(metric.key)
@@ -199,6 +209,13 @@ def _row_html(row: Row, metrics: list[Metric], steps: list[str], accelerator: bo
         cells.append(f'<td data-sort="{escape(row.accelerator)}">{escape(row.accelerator)}</td>')
     ident = f' id="candidate-{row.candidate}"' if row.candidate >= 0 else ""
     return f'<tr{ident} class="status-{escape(row.status)}">{"".join(cells)}</tr>'
+
+
+def _folded(text: str, shown: int = 80) -> str:
+    """A long text (a failure's reason) as its beginning, the whole of it one click away."""
+    if len(text) <= shown:
+        return escape(text)
+    return f"<details><summary>{escape(text[:shown].rstrip())}…</summary>{escape(text)}</details>"
 
 
 def _lineage_section(content: ReportContent) -> str:

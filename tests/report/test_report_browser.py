@@ -52,6 +52,10 @@ def test_the_report_draws_sorts_and_stays_offline(toy_run, tmp_path):
         assert numbers == sorted(numbers, reverse=True)
         assert report.sort_by("#") == "ascending" and report.column("#") == [str(i + 1) for i in range(8)]
 
+        report.page.check("#hide-failed")  # failed candidates can be hidden to compare the others
+        assert report.page.locator("#candidates tbody.sortable tr:visible").count() == len(measured)
+        report.page.uncheck("#hide-failed")
+
         # clicking a point brings its candidate's row into view
         report.page.locator("#scatter .scatterlayer .trace path.point").first.click(force=True)
         assert report.page.locator("#candidates tr.flash").count() == 1

@@ -64,6 +64,14 @@
     });
   }
 
+  function hideFailed() {
+    var box = document.getElementById("hide-failed");
+    var table = document.getElementById("candidates");
+    if (!box || !table) return;
+    box.addEventListener("change", function () { table.classList.toggle("hide-failed", box.checked); });
+  }
+
   makeSortable();
+  hideFailed();
   drawScatter();
 })();
