@@ -172,6 +172,8 @@ class Progress:
             return "estimating time left"
         spent = now - self.first_trial
         estimates = []
+        if plan.total is not None and self.finished >= plan.total:
+            return ""
         if plan.total is not None:
             estimates.append(max(plan.total - self.finished, 0) * spent / self.finished)
         if plan.max_time_s is not None:
@@ -182,7 +184,8 @@ class Progress:
         """The live status line: the trials under way and what they do, and the times."""
         now = self.clock()
         if not self.running:
-            return f"{self.activity} ({self._times(now)})" if self.first_trial is None else f"working ({self._times(now)})"
+            doing = self.activity if self.first_trial is None else "writing the output"
+            return f"{doing} ({self._times(now)})"
         if len(self.running) == 1:
             index, doing = next(iter(self.running.items()))
             return f"{self._trial(index)}: {doing} ({self._times(now)})"

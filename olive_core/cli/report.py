@@ -260,6 +260,18 @@ def _cell(candidate: CandidateResult, key: str) -> Text:
     return _goal_cell(format_value(candidate.evaluation.values.get(key)), candidate, key)
 
 
+def _print_table(console: Console, table: Table) -> None:
+    """On a terminal as rich draws it; elsewhere without the blank edges and trailing spaces."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    with console.capture() as captured:
+        console.print(table)
+    for line in captured.get().splitlines():
+        if line.strip():
+            console.print(line.rstrip(), markup=False, highlight=False)
+
+
 def print_result(console: Console, result: WorkflowResult, log: str | None = None) -> None:
     """The metrics table, what sets the shown candidates apart, and where the output went."""
     keys: list[str] = []
@@ -268,7 +280,7 @@ def print_result(console: Console, result: WorkflowResult, log: str | None = Non
             keys += [k for k in evaluation.values if k not in keys]
     if keys:
         table, shown = metrics_table(result, _shown_candidates(result), keys, console.width if console.is_terminal else None)
-        console.print(table)
+        _print_table(console, table)
         for index, text in describe_candidates(result.candidates, shown).items():
             console.print(f"  #{index + 1}: {text}", markup=False)
         hidden = len(result.candidates) - len(shown)
