@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import io
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -27,6 +28,8 @@ from typing import TextIO
 POLL_S = 0.1
 #: a line longer than this (a progress bar redrawn without a newline) is written in parts
 MAX_LINE = 64 * 1024
+#: terminal control sequences (colours, cursor moves) that libraries write even to a file
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @dataclass
@@ -184,7 +187,9 @@ class _Reader(threading.Thread):
             self.pending = ""
 
     def _emit(self, line: str) -> None:
-        """One line as a terminal would show it: a bar redrawn with carriage returns, its last state."""
+        """One line as a terminal would show it, without colour codes: a bar redrawn with
+        carriage returns, its last state."""
+        line = _ESCAPES.sub("", line)
         shown = next((part for part in reversed(line.rstrip("\r").split("\r")) if part.strip()), "")
         if not shown.strip():
             return
