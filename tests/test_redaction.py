@@ -154,3 +154,14 @@ def test_a_validation_error_does_not_quote_a_variable(write_workflow, toy_manage
     with pytest.raises(ConfigError) as error:
         load_workflow(path, toy_manager)
     assert "passes.round.config.decimals" in str(error.value) and NOTE not in str(error.value)
+
+
+def test_clear_values_of_secret_fields_are_scrubbed_from_texts_too():
+    """What a library prints (run.log) is text: a secret field's clear value is found there too."""
+    redact = Redactor()
+    redact.remember("HF_TOKEN", TOKEN)
+    redact.remember_secrets({"a": {"password": "hunter2-long", "sas_token": "${SAS}", "hf_token": TOKEN}, "b": [{"api_key": "k-123456"}]})
+    assert redact.text("login with hunter2-long") == "login with ***"
+    assert redact.text("key k-123456 sent") == "key *** sent"
+    assert redact.text(f"t={TOKEN}") == "t=${HF_TOKEN}"  # a variable's value keeps its reference
+    assert redact.text("${SAS}") == "${SAS}" and redact({"password": "hunter2-long"}) == {"password": REDACTED}
