@@ -67,8 +67,10 @@ class Model:
     #: a transformer: static quantization stays on MatMuls (the embedding Gather breaks it)
     transformer: bool
     data: RecipeData
-    #: ``BertModel, fused as 'bert'``, for the description
+    #: ``BertModel (feature-extraction)``, for the description
     summary: str
+    #: an ONNX input that is already quantized (why it looks so) or FP16: nothing more to lower
+    lowered: str | None = None
 
 
 class OnnxRecipe(Recipe):
@@ -94,6 +96,12 @@ class OnnxRecipe(Recipe):
         precision = _precision(request)
         method = _method(request, precision)
         model = read_model(request)
+        if model.lowered and precision != "fp32":
+            raise ConfigError(
+                f"'{request.model.given}' is {model.lowered}: olive does not lower a model's precision twice",
+                path="MODEL",
+                hint="give the FP32 model it was made from",
+            )
         if request.search:
             passes, search, chose = _search(model, precision, request)
         else:
@@ -101,9 +109,9 @@ class OnnxRecipe(Recipe):
             search = {}
         if not passes:
             raise ConfigError(
-                f"'{request.model.given}' is already an ONNX model at {precision}: there is nothing to convert",
+                f"olive {request.task} has nothing to do: '{request.model.given}' is an ONNX model at {precision} already",
                 path="MODEL",
-                hint="olive convert --precision fp16 makes an FP16 copy; olive optimize fuses and quantizes it",
+                hint="olive convert --precision fp16 makes an FP16 copy; olive optimize --precision int8 quantizes it",
             )
         workflow: dict[str, Any] = {
             "description": f"{model.summary}: {chose}; {model.data.note}",
@@ -187,12 +195,15 @@ def _hf(request: Request) -> Model:
 
 def _onnx(request: Request) -> Model:
     from olive_onnx.files import read_model_proto, resolve_model_file
-    from olive_onnx.inspect import graph_inputs
+    from olive_onnx.inspect import float_precision, graph_inputs, quantization_evidence
 
     path = request.model.path
     assert path is not None  # describe_model found the file
     folder = path if path.is_dir() else path.parent
-    inputs = graph_inputs(read_model_proto(resolve_model_file(path)))
+    proto = read_model_proto(resolve_model_file(path))
+    inputs = graph_inputs(proto)
+    evidence = quantization_evidence(proto)
+    lowered = f"already quantized ({'; '.join(evidence)})" if evidence else "FP16 already" if float_precision(proto) == "float16" else None
     config = _folder_config(folder)
     text = any((folder / name).is_file() for name in TOKENIZER_FILES) and "input_ids" in {spec.name for spec in inputs}
     if text and {spec.name for spec in inputs} <= TEXT_INPUTS:
@@ -211,6 +222,7 @@ def _onnx(request: Request) -> Model:
         transformer=text,
         data=data,
         summary=f"ONNX model {path.name}" + (f" ({architecture})" if architecture else ""),
+        lowered=lowered,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import onnx
 import pytest
 from click.testing import CliRunner
+from onnx import TensorProto
 
 from conftest import matmul_graph
 from olive_core.cli.main import cli
@@ -251,6 +252,7 @@ def bad_inputs(tmp_path: Path, bert_folder: Path) -> Path:
     (tmp_path / "ambiguous.jsonl").write_text('{"title": "a", "body": "b"}\n')
     (tmp_path / "mlp.py").write_text(MLP_LOADER)
     onnx.save_model(matmul_graph(k=6), str(tmp_path / "mlp.onnx"))
+    onnx.save_model(matmul_graph(TensorProto.INT8, k=6), str(tmp_path / "int8.onnx"))
     return bert_folder
 
 
@@ -271,7 +273,8 @@ def bad_inputs(tmp_path: Path, bert_folder: Path) -> Path:
         (["optimize", "{bert}", "--data", "ambiguous.jsonl"], "cannot tell which field holds the text (fields: title, body)"),
         (["optimize", "mlp.onnx", "--data", "table.csv"], "it takes tensors, which come from a .jsonl file"),
         (["optimize", "{bert}", "--search", "--precision", "fp32"], "--search: --search searches quantization settings; fp32 has none to search"),
-        (["convert", "mlp.onnx"], "MODEL: 'mlp.onnx' is already an ONNX model at fp32"),
+        (["convert", "mlp.onnx"], "MODEL: olive convert has nothing to do: 'mlp.onnx' is an ONNX model at fp32 already"),
+        (["optimize", "int8.onnx"], "MODEL: 'int8.onnx' is already quantized (2 int8/int4 initializers (W, B)): olive does not lower"),
         (["optimize", "mlp.py", "--loader", "mlp.py:build"], "--data: a PyTorch module does not say what inputs it takes"),
         (["optimize", "mlp.py", "--loader", "gone.py:build"], "--loader: no file 'gone.py'"),
         (["optimize", "{bert}", "--device", "gpu", "--precision", "int8"], "no installed recipe can optimize a 'hf' model (BertModel) on gpu at int8"),
