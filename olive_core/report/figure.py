@@ -38,7 +38,7 @@ def scatter_figure(plot: Plot) -> dict[str, Any]:
     front = sorted((p for p in plot.points if p.pareto), key=lambda p: p.x)
     if front:
         trace = _points(PARETO, "Pareto front", front, template,
-                        {"color": "rgba(0,0,0,0)", "size": 18, "symbol": "diamond-open", "line": {"color": _ACCENT, "width": 2}})
+                        {"color": _ACCENT, "size": 18, "symbol": "diamond-open", "line": {"width": 2}})
         trace.update(mode="lines+markers", line={"color": _ACCENT, "dash": "dot", "width": 1.5})
         data.append(trace)
     best = [p for p in plot.points if p.best]
