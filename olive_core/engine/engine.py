@@ -345,12 +345,14 @@ class Engine:
         self._write_report()
 
     def _write_report(self) -> None:
-        """report.html from the run.json just written; a report that cannot be made never fails the run."""
+        """report.html from the run.json just written; a report that cannot be made never fails
+        the run, and a previous run's report is removed rather than left beside this run.json."""
         try:
             from olive_core.report import write_report
 
             write_report(self.output_dir / "run.json")
         except Exception as exc:  # noqa: BLE001 - the run's models and run.json are already written
+            (self.output_dir / "report.html").unlink(missing_ok=True)
             logger.warning("report.html was not written: %s", exc)
 
     def run_json(self, result: WorkflowResult) -> dict[str, Any]:

@@ -180,12 +180,13 @@ def test_a_report_that_cannot_be_made_never_fails_the_run(write_workflow, toy_ma
     assert "report.html was not written: the renderer broke" in caplog.text
 
 
-def test_a_rerun_keeps_the_old_report_until_the_new_one_is_whole(write_workflow, toy_manager, monkeypatch):
-    result = run(write_workflow(), manager=toy_manager)
-    before = _page(result.output_dir)
+def test_a_rerun_whose_report_fails_leaves_no_report_of_the_previous_run(write_workflow, toy_manager, monkeypatch):
+    first = run(write_workflow(), manager=toy_manager)
+    assert first.run_id in _page(first.output_dir)
     monkeypatch.setattr("olive_core.report.render_page", lambda content: (_ for _ in ()).throw(OSError("disk full")))
-    run(write_workflow(), manager=toy_manager)
-    assert _page(result.output_dir) == before
+    second = run(write_workflow(), manager=toy_manager)
+    assert json.loads((second.output_dir / "run.json").read_text())["run_id"] == second.run_id
+    assert not (second.output_dir / "report.html").exists(), "a page of the first run would contradict run.json"
 
 
 @pytest.mark.parametrize(
