@@ -110,6 +110,7 @@ def build_content(run: RunRecord) -> ReportContent:
     metrics = _metrics(run)
     objectives = _objectives(run, metrics)
     steps = _steps(run)
+    varying = {step: _varying(run, step) for step in steps}
     outcome, shown, headline = _outcome(run)
     figures = _figures(run, shown, metrics, objectives) if shown is not None else []
     lineage_title, lineage = _lineage(run, shown, outcome)
@@ -122,7 +123,7 @@ def build_content(run: RunRecord) -> ReportContent:
         plot=_plot(run, metrics, objectives),
         metrics=metrics,
         input_row=_input_row(run, metrics),
-        rows=[_row(run, c, steps) for c in sorted(run.candidates, key=lambda c: c.index)],
+        rows=[_row(run, c, varying) for c in sorted(run.candidates, key=lambda c: c.index)],
         steps=steps,
         lineage_title=lineage_title,
         lineage=lineage,
@@ -336,12 +337,13 @@ def _finite(value: float | None) -> bool:
 
 
 def _varying(run: RunRecord, step: str) -> list[str]:
+    """The options of ``step`` whose values differ between candidates: what sets them apart."""
     configs = [c.configs[step] for c in run.candidates if c.configs.get(step) is not None]
     keys = sorted({k for config in configs for k in config})  # type: ignore[union-attr]
     return [k for k in keys if len({json.dumps(config.get(k), sort_keys=True, default=str) for config in configs}) > 1]  # type: ignore[union-attr]
 
 
-def _row(run: RunRecord, candidate: CandidateRecord, steps: list[str]) -> Row:
+def _row(run: RunRecord, candidate: CandidateRecord, varying: dict[str, list[str]]) -> Row:
     best = {p.candidate for p in run.best}
     pareto = {p.candidate for p in run.pareto}
     metrics = candidate.metrics
@@ -359,13 +361,12 @@ def _row(run: RunRecord, candidate: CandidateRecord, steps: list[str]) -> Row:
         missed = [k for k, g in metrics.goals.items() if not g.met]
         status, result = "missed", "missed " + ", ".join(missed)
     configs: dict[str, tuple[str, Any]] = {}
-    for step in steps:
+    for step, options in varying.items():
         config = candidate.configs.get(step)
-        if step not in candidate.configs or config is None:
+        if config is None:
             configs[step] = ("skipped", None)
             continue
-        varying = _varying(run, step)
-        summary = ", ".join(f"{k}={_short(json.dumps(config[k], default=str), 40)}" for k in varying if k in config)
+        summary = ", ".join(f"{k}={_short(json.dumps(config[k], default=str), 40)}" for k in options if k in config)
         configs[step] = (_short(summary, 90) or "as written", config)
     return Row(
         candidate=candidate.index,
