@@ -19,7 +19,7 @@ from onnx import TensorProto
 
 from conftest import matmul_graph
 from olive_core.cli.main import cli
-from olive_core.recipes import Request, describe_model
+from olive_core.recipes import ModelSource, Request, describe_model
 from olive_onnx.recipe_data import SAMPLE_SENTENCES
 from olive_onnx.recipes import OnnxRecipe
 
@@ -182,6 +182,13 @@ def test_a_gpu_gets_fp16_and_no_cpu_only_kernels(bert_folder: Path) -> None:
     assert not recipe.accepts(Request("quantize", model, device="gpu", precision="int4"))
 
 
+def test_a_hub_id_whose_config_is_not_at_hand_is_converted_and_quantized_without_fusion() -> None:
+    workflow = OnnxRecipe().workflow(Request("optimize", ModelSource("acme/encoder", "hf")))
+    assert workflow["input_model"] == {"type": "hf", "config": {"model_path": "acme/encoder", "task": "feature-extraction"}}
+    assert chain(workflow) == [("convert", "OnnxConversion"), ("quantize", "OnnxDynamicQuantization")]
+    assert "unknown architecture" in workflow["description"] and "no fusion" in workflow["description"]
+
+
 # -- real runs ---------------------------------------------------------------------------------
 
 
@@ -204,6 +211,16 @@ def test_optimize_runs_end_to_end_and_olive_run_reruns_its_saved_workflow(bert_f
     request = Request("optimize", describe_model(str(bert_folder)), search=True)
     search = OnnxRecipe().workflow(request)
     assert set(search["passes"]["dynamic"]["config"][1]["nodes_to_exclude"]) <= names
+
+    # the exported folder (tokenizer and sentence-transformers files beside the .onnx) is a text model too
+    shutil.copytree(convert_model.parent, tmp_path / "exported")
+    exported = olive_process("optimize", "exported", "--save-workflow", "exported.json", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    workflow = json.loads((tmp_path / "exported.json").read_text())
+    assert workflow["input_model"] == {"type": "onnx", "config": {"model_path": str(tmp_path / "exported")}}
+    assert chain(workflow) == [("fuse", "OnnxTransformersOptimization"), ("quantize", "OnnxDynamicQuantization")]
+    assert workflow["data"]["evaluation"]["preprocess"][0]["type"] == "hf_tokenize"
+    assert workflow["data"]["evaluation"]["postprocess"][0]["type"] == "mean_pool"
 
     saved_run = olive_process("optimize", bert_folder, "-o", "again", "--save-workflow", "workflow.json", cwd=tmp_path)
     assert saved_run.returncode == 0 and not (tmp_path / "again").exists(), saved_run.stderr
