@@ -122,6 +122,33 @@ def test_trials_in_worker_processes_are_captured_too(write_workflow, tmp_path):
     assert "fd1: one" in log and "fd2: two" in log
 
 
+SLOW_CLOSING_CACHE = """
+from olive_core import hookimpl
+from olive_core.cache.local import LocalCache
+
+olive_plugin_api = "1.0"
+
+
+class SlowClosingCache(LocalCache):
+    def close(self):
+        self.report_progress("waiting for 1 upload")
+        super().close()
+
+
+@hookimpl
+def register_cache_backends(register):
+    register("slow_closing", SlowClosingCache)
+"""
+
+
+def test_a_cache_waiting_as_it_closes_after_the_run_is_still_shown(write_workflow, tmp_path):
+    (tmp_path / "slow_closing.py").write_text(SLOW_CLOSING_CACHE)
+    path = write_workflow(engine={"output_dir": "out", "cache": {"type": "slow_closing", "config": {"dir": "cache"}}})
+    done = _olive("run", str(path), env={"OLIVE_PLUGINS": "olive_core.testing.toy,slow_closing", "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "waiting for 1 upload" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_the_python_api_writes_the_log_of_its_records(write_workflow, toy_manager, tmp_path):
     result = run(write_workflow(), manager=toy_manager)
     log = (tmp_path / "out" / LOG_FILE).read_text()

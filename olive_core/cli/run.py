@@ -47,9 +47,10 @@ def execute(
 
     engine = create_engine(workflow, output_dir=output_dir, cache_dir=cache_dir)
     log = engine.output_dir / "run.log"
+    stderr = make_console(sys.stderr, quiet)
     try:
         if dry_run:
-            print_plan(make_console(sys.stderr, quiet), engine, *engine.plan())
+            print_plan(stderr, engine, *engine.plan())
             return
         with engine.log.recording(), capture_output(engine.log.write, enabled=not debug) as terminal:
             engine.log.before_record = terminal.drain
@@ -58,13 +59,19 @@ def execute(
                 console.print(f"what libraries print goes to {log} (--debug shows it here)", markup=False, style="dim")
             progress = Progress(console)
             engine.on_event = progress.event
-            engine.cache.progress = lambda message: console.print(message, style="dim", markup=False)
+            _cache_progress_on(engine.cache, console)
             with console_logging(console, only_olive=not debug), progress:
                 result = engine.run()
     finally:
+        _cache_progress_on(engine.cache, stderr)  # closing may wait for uploads, after the capture ended
         engine.cache.close()
-    print_result(make_console(sys.stderr, quiet), result.redacted(engine.redact), str(log) if engine.log.name else None)
+    print_result(stderr, result.redacted(engine.redact), str(log) if engine.log.name else None)
     if quiet:
         click.echo(str(result.output_dir))
     if not result.ok:
         sys.exit(EXIT_RUN_FAILED)
+
+
+def _cache_progress_on(cache: Any, console: Any) -> None:
+    """What a slow cache operation waits for (uploads), shown on ``console``."""
+    cache.progress = lambda message: console.print(message, style="dim", markup=False)
