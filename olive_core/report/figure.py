@@ -8,7 +8,7 @@ reads a few tags in its labels, and a run's configs are not markup.
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _escape
 from typing import Any
 
 from olive_core.report.content import Axis, Plot, Point, fmt
@@ -23,6 +23,11 @@ INPUT = "input-model"
 _MET_COLOR = "#1f6feb"
 _MISSED_COLOR = "#8b949e"
 _ACCENT = "#d29922"
+
+
+def escape(text: str) -> str:
+    """Markup characters as entities, which plotly.js shows as text (it shows ``&quot;`` as is)."""
+    return _escape(text, quote=False)
 
 
 def scatter_figure(plot: Plot) -> dict[str, Any]:

@@ -78,6 +78,16 @@ def test_markup_from_run_json_is_shown_as_text_and_never_runs(toy_run, tmp_path)
     source = tmp_path / "run.json"
     source.write_text(json.dumps(record))
     with open_report(write_report(source), CHROMIUM) as report:
+        hover = report.page.evaluate(
+            """number => {
+                const plot = document.getElementById('scatter');
+                const curve = plot.data.findIndex(t => (t.customdata || []).includes(number));
+                Plotly.Fx.hover(plot, [{curveNumber: curve, pointNumber: plot.data[curve].customdata.indexOf(number)}]);
+                return document.querySelector('#scatter .hoverlayer .hovertext').textContent;
+            }""",
+            measured["index"] + 1,
+        )
+        assert 'round: decimals="<script>window.pwned' in hover  # shown as text, once escaped
         assert report.page.evaluate("window.pwned") is None
         assert report.page.locator("#candidates img").count() == 0
         assert attack in report.page.locator(f"#candidate-{failed['index']}").inner_text()
