@@ -1,4 +1,5 @@
-"""One-screen errors for user mistakes; tracebacks only with --debug or for real bugs."""
+"""One-screen errors for user mistakes (tracebacks only with --debug or for real bugs), and how
+log records reach the console."""
 
 from __future__ import annotations
 
