@@ -147,7 +147,7 @@ def test_save_workflow_never_overwrites_a_file(olive, toy_folder: Path, tmp_path
     ("arguments", "message"),
     [
         (["missing-folder/"], "MODEL: no file or folder 'missing-folder/'"),
-        (["{folder}", "--device", "npu"], "no installed recipe can optimize a 'hf' model (ToyModel) on npu"),
+        (["{folder}", "--device", "dsp"], "no installed recipe can optimize a 'hf' model (ToyModel) on dsp"),
         (["{folder}", "--data", "nowhere.txt"], "--data: no file 'nowhere.txt'"),
         (["{folder}/weights.json"], "MODEL: '{folder}/weights.json' is not a model olive recognises"),
     ],
@@ -160,7 +160,7 @@ def test_bad_input_is_one_error_with_exit_2_and_nothing_written(olive, toy_folde
 
 
 def test_no_recipe_names_the_installed_ones_and_what_they_take(olive, toy_folder: Path) -> None:
-    result = olive("toyopt", str(toy_folder), "--device", "npu")
+    result = olive("toyopt", str(toy_folder), "--device", "dsp")  # a device no installed plugin's recipe takes
     assert "toy-cpu: optimize/quantize/convert hf on cpu at fp32/int8" in result.output
     assert "toy-rounding: optimize/quantize/convert hf on cpu at int8" in result.output
 
