@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,25 @@ TASK_OUTPUTS = {"feature-extraction": "last_hidden_state", "text-classification"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "spiece.model", "tokenizer.model")
 
 
+@dataclass(frozen=True)
+class NpuModel:
+    """What the recipe learned about the input model, and the steps before quantization."""
+
+    input_model: dict[str, Any]
+    #: steps before QnnPreprocess (the export of a Hugging Face encoder)
+    passes: dict[str, Any]
+    #: QnnPreprocess's config: the sizes of the dynamic dims
+    preprocess: dict[str, Any]
+    #: measured on text through the model's tokenizer (else on tensors)
+    text: bool
+    #: the fixed sequence length of a text model's inputs
+    sequence: int
+    #: an encoder's hidden states, which similarity compares as sentence embeddings
+    hidden_states: bool
+    #: an ONNX model's inputs (name, dtype, dims with the sizes given); None for an encoder folder
+    inputs: list[tuple[str, str, tuple[Any, ...]]] | None
+
+
 class NpuRecipe(Recipe):
     description = "Hugging Face text encoders and ONNX models on Qualcomm NPUs (QNN HTP): fixed shapes, QDQ, context binary"
     model_kinds = ("hf", "onnx")
@@ -80,8 +100,8 @@ class NpuRecipe(Recipe):
         quantization = _quantization(request)
         model = _hf_encoder(request) if request.model.kind == "hf" else _onnx_model(request)
         data, output, data_note = _data(request, model)
-        passes: dict[str, Any] = dict(model["passes"])
-        passes["preprocess"] = {"type": "QnnPreprocess", "config": model["preprocess"]}
+        passes: dict[str, Any] = dict(model.passes)
+        passes["preprocess"] = {"type": "QnnPreprocess", "config": model.preprocess}
         configs = [{"data": "calibration", **settings} for settings in quantization]
         passes["quantize"] = {"type": "QnnQuantization", "config": configs[0] if len(configs) == 1 else configs}
         if request.task == "optimize":
@@ -104,7 +124,7 @@ class NpuRecipe(Recipe):
             notes.append("of the candidates that run wholly on the NPU and keep the similarity goal, the smallest is best")
         return {
             "description": "; ".join(notes),
-            "input_model": model["input_model"],
+            "input_model": model.input_model,
             "accelerators": [ACCELERATOR],
             "data": data,
             "metrics": [
@@ -149,7 +169,7 @@ def _quantization(request: Request) -> list[dict[str, Any]]:
     return [{**kind, "calibrate_method": method} for kind in types for method in methods]
 
 
-def _hf_encoder(request: Request) -> dict[str, Any]:
+def _hf_encoder(request: Request) -> NpuModel:
     """A text encoder folder, exported through olive_qnn.encoders at batch 1 x sequence length."""
     source = request.model
     if source.path is None:
@@ -186,15 +206,15 @@ def _hf_encoder(request: Request) -> dict[str, Any]:
             },
         },
     }
-    return {
-        "input_model": input_model,
-        "passes": {"convert": {"type": "OnnxConversion", "config": {"exporter": "torchscript", "check_shapes": [[1, sequence]]}}},
-        "preprocess": {},
-        "text": True,
-        "sequence": sequence,
-        "output": "last_hidden_state" if task == "feature-extraction" else None,
-        "inputs": None,
-    }
+    return NpuModel(
+        input_model=input_model,
+        passes={"convert": {"type": "OnnxConversion", "config": {"exporter": "torchscript", "check_shapes": [[1, sequence]]}}},
+        preprocess={},
+        text=True,
+        sequence=sequence,
+        hidden_states=task == "feature-extraction",
+        inputs=None,
+    )
 
 
 def task_of(architecture: str | None) -> str | None:
@@ -207,7 +227,7 @@ def task_of(architecture: str | None) -> str | None:
     return None
 
 
-def _onnx_model(request: Request) -> dict[str, Any]:
+def _onnx_model(request: Request) -> NpuModel:
     """An ONNX model with every dynamic input dim given a size: the batch 1, a text model's sequence 128."""
     from olive_onnx.files import read_model_proto, resolve_model_file
     from olive_onnx.inspect import graph_inputs
@@ -233,15 +253,15 @@ def _onnx_model(request: Request) -> dict[str, Any]:
             shape.append(size)
         if list(shape) != list(spec.dims):
             fixed[spec.name] = shape
-    return {
-        "input_model": {"type": "onnx", "config": {"model_path": str(path)}},
-        "passes": {},
-        "preprocess": {"input_shapes": fixed} if fixed else {},
-        "text": text,
-        "sequence": sequence,
-        "output": "last_hidden_state" if text and "last_hidden_state" in _output_names(path) else None,
-        "inputs": [(spec.name, spec.dtype, tuple(fixed.get(spec.name, spec.dims))) for spec in inputs],
-    }
+    return NpuModel(
+        input_model={"type": "onnx", "config": {"model_path": str(path)}},
+        passes={},
+        preprocess={"input_shapes": fixed} if fixed else {},
+        text=text,
+        sequence=sequence,
+        hidden_states=text and "last_hidden_state" in _output_names(path),
+        inputs=[(spec.name, spec.dtype, tuple(fixed.get(spec.name, spec.dims))) for spec in inputs],
+    )
 
 
 def _dim_size(name: str, dtype: str, axis: int, dim: str | None, sequence: int) -> int:
@@ -273,36 +293,36 @@ def _folder_config(folder: Path) -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
-def _data(request: Request, model: dict[str, Any]) -> tuple[dict[str, Any], str | None, str]:
+def _data(request: Request, model: NpuModel) -> tuple[dict[str, Any], str | None, str]:
     """olive-onnx's data for the model (text or tensors, --data or built in), at batch 1 and sized
     for the simulator: its first 8 samples evaluate, its first 32 calibrate. Also the output
     similarity compares: an encoder's sentence embedding (mean-pooled, normalized), else every output."""
     from olive_onnx.recipe_data import CALIBRATION, EVALUATION, tensor_data, text_data
 
-    if model["text"]:
+    if model.text:
         postprocess = (
             [{"type": "mean_pool", "config": {"output": "last_hidden_state", "to": "embedding", "normalize": True}}]
-            if model["output"] == "last_hidden_state"
+            if model.hidden_states
             else []
         )
         recipe_data = text_data(request.data, postprocess, "embedding" if postprocess else None)
     else:
-        recipe_data = tensor_data(request.data, model["inputs"])
+        recipe_data = tensor_data(request.data, model.inputs)
     configs = recipe_data.configs
     for name, samples in ((EVALUATION, EVALUATION_SAMPLES), (CALIBRATION, CALIBRATION_SAMPLES)):
         configs[name]["batch_size"] = 1
         configs[name]["max_samples"] = samples
         for step in configs[name].get("preprocess", []):
             if step["type"] == "hf_tokenize":
-                step["config"]["max_length"] = model["sequence"]
+                step["config"]["max_length"] = model.sequence
         load = configs[name]["load"]
         if load["type"] == "synthetic":  # segment ids beyond 0 index past a BERT's token-type table
             ranges = load["config"].setdefault("ranges", {})
-            ranges.update({input_name: [0, 0] for input_name, *_ in model["inputs"] or [] if "token_type" in input_name})
+            ranges.update({input_name: [0, 0] for input_name, *_ in model.inputs or [] if "token_type" in input_name})
     source = (
         f"'{request.data.name}'"
         if request.data
-        else "olive-onnx's built-in English sentences" if model["text"] else "synthetic inputs (random values)"
+        else "olive-onnx's built-in English sentences" if model.text else "synthetic inputs (random values)"
     )
     note = f"similarity measured on the first {EVALUATION_SAMPLES} samples of {source}, calibrated on its first {CALIBRATION_SAMPLES}"
     if not request.data:
