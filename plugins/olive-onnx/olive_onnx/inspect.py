@@ -183,6 +183,25 @@ def graph_inputs(model: onnx.ModelProto) -> list[InputSpec]:
     return specs
 
 
+def index_limits(model: onnx.ModelProto) -> dict[str, int]:
+    """Per integer graph input that indexes a table (a Gather of an initializer, maybe through a
+    Cast): the table's row count. Random values at or above it are out of range and fail the run
+    (token_type_ids index a table of 2 rows in BERT, input_ids one of the vocabulary's size)."""
+    tables = {t.name: t.dims[0] for t in model.graph.initializer if len(t.dims) >= 1}
+    names = {spec.name for spec in graph_inputs(model) if spec.dtype.startswith(("int", "uint"))}
+    aliases = {name: name for name in names}  # tensor -> the graph input it carries
+    nodes = list(iter_nodes(model.graph))
+    for node in nodes:
+        if node.op_type == "Cast" and node.input and node.input[0] in aliases:
+            aliases[node.output[0]] = aliases[node.input[0]]
+    limits: dict[str, int] = {}
+    for node in nodes:
+        if node.op_type == "Gather" and len(node.input) == 2 and node.input[1] in aliases and node.input[0] in tables:
+            name = aliases[node.input[1]]
+            limits[name] = min(limits.get(name, tables[node.input[0]]), tables[node.input[0]])
+    return limits
+
+
 def _numpy_dtype(elem_type: int) -> str:
     if elem_type == onnx.TensorProto.STRING or elem_type == onnx.TensorProto.UNDEFINED:
         return "object"

@@ -27,6 +27,8 @@ MAX_LENGTH = 128
 SYNTHETIC_SAMPLES = 64
 #: the size given to a symbolic dimension other than the batch (the sequence length)
 SYNTHETIC_DIM = 128
+#: the synthetic loader's default highest integer, kept for inputs whose table is larger
+SYNTHETIC_INT_HIGH = 99
 _FORMATS = "a .txt file (one sample a line) or a .jsonl file (one JSON object a line)"
 
 
@@ -63,14 +65,18 @@ def text_data(data_file: Path | None, postprocess: list[dict[str, Any]], output:
     return RecipeData(json.loads(json.dumps({EVALUATION: evaluation, CALIBRATION: calibration})), output, note)
 
 
-def tensor_data(data_file: Path | None, inputs: list[tuple[str, str, tuple[Any, ...]]] | None) -> RecipeData:
+def tensor_data(
+    data_file: Path | None, inputs: list[tuple[str, str, tuple[Any, ...]]] | None, index_limits: dict[str, int] | None = None
+) -> RecipeData:
     """Inputs for a model that takes tensors: a .jsonl file of its inputs, or synthetic ones.
 
     ``inputs`` are the graph's (name, numpy dtype, dims) when known (an ONNX model); a PyTorch
     module says nothing about its inputs, so its io_config is read from the data's fields.
+    ``index_limits``: per integer input that indexes a table, its row count (values stay below).
     """
+    limits = index_limits or {}
     if data_file is not None:
-        return _tensor_file(data_file, inputs)
+        return _tensor_file(data_file, inputs, limits)
     if inputs is None:
         raise ConfigError(
             "a PyTorch module does not say what inputs it takes, and no data shows them",
@@ -83,6 +89,8 @@ def tensor_data(data_file: Path | None, inputs: list[tuple[str, str, tuple[Any, 
         shapes[name] = [dim if isinstance(dim, int) and dim > 0 else SYNTHETIC_DIM for dim in dims[1:]]
         if "mask" in name.lower() and dtype.startswith(("int", "uint", "bool")):
             ranges[name] = [1, 1]
+        elif name in limits:
+            ranges[name] = [0, min(SYNTHETIC_INT_HIGH, limits[name] - 1)]
     synthetic: dict[str, Any] = {"num_samples": SYNTHETIC_SAMPLES, "shapes": shapes}
     if ranges:
         synthetic["ranges"] = ranges
@@ -95,7 +103,7 @@ def tensor_data(data_file: Path | None, inputs: list[tuple[str, str, tuple[Any, 
     return RecipeData(_tensor_configs(load, []), None, note)
 
 
-def _tensor_file(data_file: Path, inputs: list[tuple[str, str, tuple[Any, ...]]] | None) -> RecipeData:
+def _tensor_file(data_file: Path, inputs: list[tuple[str, str, tuple[Any, ...]]] | None, limits: dict[str, int]) -> RecipeData:
     if data_file.suffix.lower() != ".jsonl":
         raise ConfigError(
             f"'{data_file}' cannot be read as inputs of this model: it takes tensors, which come from a .jsonl file",
@@ -115,6 +123,7 @@ def _tensor_file(data_file: Path, inputs: list[tuple[str, str, tuple[Any, ...]]]
             )
         dtypes = {name: dtype for name, dtype, _ in inputs}
         io_config = None
+        _check_indices(samples, limits, data_file)
     else:
         names = [name for name in first if name != "label"]
         dtypes = {name: _dtype_of(first[name], name, data_file) for name in names}
@@ -214,6 +223,21 @@ def _jsonl_samples(data_file: Path) -> list[dict[str, Any]]:
     if not samples:
         raise ConfigError(f"'{data_file}' holds no samples (no line with a JSON object)", path="--data")
     return samples
+
+
+def _check_indices(samples: list[dict[str, Any]], limits: dict[str, int], data_file: Path) -> None:
+    """Index inputs (token ids, token type ids) within the table they index, in every sample."""
+    for number, sample in enumerate(samples, start=1):
+        for name, limit in limits.items():
+            values = [v for v in _leaves(sample.get(name)) if isinstance(v, (int, float))]
+            outside = [v for v in values if not 0 <= v < limit]
+            if outside:
+                raise ConfigError(
+                    f"'{data_file}': sample {number}, field '{name}' holds {outside[0]}, outside the model's table "
+                    f"of {limit} rows that '{name}' indexes",
+                    path="--data",
+                    hint=f"values of '{name}' must lie in 0..{limit - 1} (token ids from this model's own tokenizer)",
+                )
 
 
 def _shape_of(value: Any) -> list[int]:

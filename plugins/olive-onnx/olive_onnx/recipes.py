@@ -105,7 +105,7 @@ class OnnxRecipe(Recipe):
         if request.search:
             passes, search, chose = _search(model, precision, request)
         else:
-            passes, chose = _chain(model, request.task, precision, method, request)
+            passes, chose = _chain(model, request.task, precision, method)
             search = {}
         if not passes:
             raise ConfigError(
@@ -195,7 +195,7 @@ def _hf(request: Request) -> Model:
 
 def _onnx(request: Request) -> Model:
     from olive_onnx.files import read_model_proto, resolve_model_file
-    from olive_onnx.inspect import float_precision, graph_inputs, quantization_evidence
+    from olive_onnx.inspect import float_precision, graph_inputs, index_limits, quantization_evidence
 
     path = request.model.path
     assert path is not None  # describe_model found the file
@@ -210,7 +210,7 @@ def _onnx(request: Request) -> Model:
         postprocess, output = _pooling(folder, "feature-extraction", "last_hidden_state")
         data = text_data(request.data, postprocess, output)
     else:
-        data = tensor_data(request.data, [(spec.name, spec.dtype, spec.dims) for spec in inputs])
+        data = tensor_data(request.data, [(spec.name, spec.dtype, spec.dims) for spec in inputs], index_limits(proto))
     model_type = str(config.get("model_type", ""))
     fusion = FUSION.get(model_type) if text else None
     architecture = str((config.get("architectures") or [""])[0]) or None
@@ -310,7 +310,7 @@ def _ffn_outputs(config: dict[str, Any], architecture: str) -> list[str]:
 # -- the chain ---------------------------------------------------------------------------------
 
 
-def _chain(model: Model, task: str, precision: str, method: str | None, request: Request) -> tuple[dict[str, Any], str]:
+def _chain(model: Model, task: str, precision: str, method: str | None) -> tuple[dict[str, Any], str]:
     """The passes of ``olive optimize`` (fusion included) or ``quantize``/``convert`` (without)."""
     passes: dict[str, Any] = {}
     chose = []

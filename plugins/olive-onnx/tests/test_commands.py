@@ -170,6 +170,53 @@ def test_an_onnx_graph_without_a_tokenizer_is_measured_on_synthetic_inputs(olive
     assert "synthetic inputs" in workflow["description"] and "similarity is only as telling as random inputs" in workflow["description"]
 
 
+def embedding_graph(vocab: int = 30, types: int = 2) -> onnx.ModelProto:
+    """input_ids and token_type_ids (through a Cast) index tables of ``vocab`` and ``types`` rows,
+    as a BERT exported without its tokenizer does."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    tables = [
+        numpy_helper.from_array(rng.standard_normal((vocab, 16)).astype("float32"), "words"),
+        numpy_helper.from_array(rng.standard_normal((types, 16)).astype("float32"), "types"),
+        numpy_helper.from_array((rng.standard_normal((16, 8)) * 0.1).astype("float32"), "W"),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["words", "input_ids"], ["w"]),
+        helper.make_node("Cast", ["token_type_ids"], ["t32"], to=TensorProto.INT32),
+        helper.make_node("Gather", ["types", "t32"], ["t"]),
+        helper.make_node("Add", ["w", "t"], ["e"]),
+        helper.make_node("MatMul", ["e", "W"], ["y"]),
+    ]
+    ids = [helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"]) for name in ("input_ids", "token_type_ids")]
+    graph = helper.make_graph(nodes, "embed", ids, [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "sequence", 8])], initializer=tables)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def test_synthetic_token_ids_stay_inside_the_tables_they_index(olive, tmp_path: Path) -> None:
+    """Random ids up to 99 would index past a 30-word vocabulary and BERT's 2 token types."""
+    onnx.save_model(embedding_graph(), str(tmp_path / "embed.onnx"))
+    workflow = saved(olive, "optimize", "embed.onnx")
+    assert workflow["data"]["evaluation"]["load"]["config"]["ranges"] == {"input_ids": [0, 29], "token_type_ids": [0, 1]}
+    Path("workflow.json").unlink()
+    done = olive_process("optimize", "embed.onnx", "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert all(candidate["error"] is None for candidate in record["candidates"])
+
+
+def test_data_whose_token_ids_leave_the_models_tables_is_refused(olive, tmp_path: Path) -> None:
+    onnx.save_model(embedding_graph(), str(tmp_path / "embed.onnx"))
+    (tmp_path / "ids.jsonl").write_text('{"input_ids": [[1, 2]], "token_type_ids": [[0, 0]]}\n{"input_ids": [[1, 2]], "token_type_ids": [[0, 5]]}\n')
+    result = olive("optimize", "embed.onnx", "--data", "ids.jsonl", "-o", "out")
+    assert result.exit_code == 2
+    assert "sample 2, field 'token_type_ids' holds 5, outside the model's table of 2 rows" in result.output
+    assert "--data" in result.output and not Path("out").exists()
+
+
 def test_a_gpu_gets_fp16_and_no_cpu_only_kernels(bert_folder: Path) -> None:
     """(This machine has no GPU provider, so the workflow is only written; the run's error is below.)"""
     recipe, model = OnnxRecipe(), describe_model(str(bert_folder))
