@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from olive_core.engine.result import WorkflowResult
+    from olive_core.engine.result import CandidateResult, StepRecord, WorkflowResult
     from olive_core.models.handler import ModelHandler
     from olive_core.registry import Registrar
 
@@ -135,9 +135,22 @@ def register_recipes(register: Registrar) -> None:
     """
 
 
+@_hookspec
+def register_trackers(register: Registrar) -> None:
+    """Register trackers, observers a workflow configures: ``register("mlflow", "olive_mlflow.tracker:MlflowTracker")``.
+
+    The target must resolve to a subclass of :class:`olive_core.tracking.Tracker`; its name is
+    what a workflow writes as ``tracking[].type``. A run creates one instance per entry of its
+    ``tracking`` list and hands it the run's lifecycle calls (below) on a thread of its own: a
+    tracker that fails or does not answer within its ``timeout_s`` is switched off with one
+    warning, and the run goes on.
+    """
+
+
 # --------------------------------------------------------------------------------------------
 # Lifecycle: observers of a run. Return values are ignored; an exception raised here fails the
-# run, so an observer that may fail (a network call) should catch and log its own errors.
+# run, so an observer that may fail (a network call) should be a tracker (register_trackers):
+# core runs those apart from the run, and a tracker's failure never fails it.
 # --------------------------------------------------------------------------------------------
 
 
@@ -181,6 +194,18 @@ def on_evaluation_end(run_id: str, model: ModelHandler, metrics: dict[str, float
 
 
 @_hookspec
+def on_candidate_end(run_id: str, candidate: CandidateResult, steps: list[StepRecord]) -> None:
+    """Called in the engine's process when a candidate's trial has finished, wherever it ran.
+
+    ``candidate`` holds its configs (``point``), lineage, output model, metrics (``evaluation``)
+    or ``error``; ``steps`` is the record of each step of its chain in order, whose ``status``
+    says whether it ran, came from the cache or failed. Trials that run in worker processes call
+    the pass and evaluation hooks there, not here: this is the call an observer of every
+    candidate can rely on.
+    """
+
+
+@_hookspec
 def on_workflow_end(run_id: str, result: WorkflowResult) -> None:
     """Called once at the end of a run, successful or not, with what the run produced."""
 
@@ -196,6 +221,7 @@ REGISTRATION_HOOKS = (
     "register_cache_backends",
     "register_commands",
     "register_recipes",
+    "register_trackers",
 )
 
 LIFECYCLE_HOOKS = (
@@ -203,6 +229,7 @@ LIFECYCLE_HOOKS = (
     "on_pass_start",
     "on_pass_end",
     "on_evaluation_end",
+    "on_candidate_end",
     "on_workflow_end",
 )
 

@@ -36,6 +36,9 @@ KNOWN_PLUGINS: dict[str, dict[str, tuple[str, ...]]] = {
     "olive-azure-cache": {
         "cache_backend": ("azure",),
     },
+    "olive-mlflow": {
+        "tracker": ("mlflow",),
+    },
     "olive-qnn": {
         "execution_provider": ("QNNExecutionProvider",),
         "pass": ("QnnPreprocess", "QnnQuantization", "QnnContextBinary"),

@@ -26,6 +26,7 @@ KINDS: dict[str, str] = {
     "cache_backend": "register_cache_backends",
     "command": "register_commands",
     "recipe": "register_recipes",
+    "tracker": "register_trackers",
 }
 
 #: how a kind is spelled in messages
@@ -40,6 +41,7 @@ KIND_LABELS: dict[str, str] = {
     "cache_backend": "cache backend",
     "command": "command",
     "recipe": "recipe",
+    "tracker": "tracker",
 }
 
 KIND_PLURALS: dict[str, str] = {kind: label + "s" for kind, label in KIND_LABELS.items()} | {
@@ -148,6 +150,10 @@ def _expected_base(kind: str) -> type:
         from olive_core.recipes import Recipe
 
         return Recipe
+    if kind == "tracker":
+        from olive_core.tracking import Tracker
+
+        return Tracker
     from olive_core.cache.backend import CacheBackend
 
     return CacheBackend

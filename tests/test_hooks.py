@@ -171,3 +171,30 @@ def test_hook_on_evaluation_end(write_workflow, toy_manager, recorder, tmp_path)
 def test_hook_on_workflow_end(write_workflow, toy_manager, recorder):
     run(write_workflow(), manager=toy_manager)
     assert recorder.calls[-1] == ("on_workflow_end", {"ok": True})
+
+
+def test_hook_register_trackers():
+    from olive_core.testing.toy import ToyTracker
+
+    assert _check_registration("register_trackers", "tracker", "olive_core.testing.toy:ToyTracker").load() is ToyTracker
+    with pytest.raises(Exception, match="not a Tracker"):
+        _check_registration("register_trackers", "tracker", "olive_core.testing.toy:ToyScale").load()
+
+
+def test_hook_on_candidate_end(write_workflow, toy_manager):
+    class CandidateRecorder:
+        olive_plugin_api = "1.0"
+
+        def __init__(self) -> None:
+            self.ended: list[tuple[int, bool, list[str]]] = []
+
+        @hookimpl
+        def on_candidate_end(self, run_id, candidate, steps):
+            self.ended.append((candidate.index, candidate.ok, [s.status for s in steps]))
+
+    plugin = CandidateRecorder()
+    toy_manager.register(plugin, name="candidates")
+    path = write_workflow(passes={"flaky": {"type": "ToyFlaky", "config": [{}, {"always_fail": True}]}})
+    run(path, manager=toy_manager)
+    run(path, manager=toy_manager)
+    assert plugin.ended == [(0, True, ["ran"]), (1, False, ["failed"]), (0, True, ["cached"]), (1, False, ["failed"])]

@@ -74,3 +74,5 @@ class ResolvedWorkflow:
     cache: ResolvedComponent
     #: scrubs this run's variable values and secret fields from everything recorded
     redactor: Redactor = field(default_factory=Redactor)
+    #: the run's observers (``tracking``), each with its validated config
+    trackers: list[ResolvedComponent] = field(default_factory=list)

@@ -85,6 +85,7 @@ def resolve_workflow(
             "search.strategy",
         )
     cache = check.component("cache_backend", config.engine.cache, "engine.cache")
+    trackers = [check.component("tracker", spec, f"tracking.{index}") for index, spec in enumerate(config.tracking)]
     if all(m is not None for m in metrics):  # else the metric's own error says enough
         _objectives(config, metrics, check)  # type: ignore[arg-type]
     if check.errors:
@@ -101,6 +102,7 @@ def resolve_workflow(
         search=search,
         cache=cache,  # type: ignore[arg-type]
         redactor=_with_secrets(redactor or Redactor(), config),
+        trackers=trackers,  # type: ignore[arg-type]
     )
 
 

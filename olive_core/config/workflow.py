@@ -186,6 +186,12 @@ class WorkflowConfig(_Strict):
     passes: dict[str, PassStepConfig] = Field(default_factory=dict, description="ordered steps")
     search: SearchConfig = Field(default_factory=SearchConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    tracking: list[ComponentConfig] = Field(
+        default_factory=list,
+        max_length=32,
+        description="observers of the run, each a registered tracker, e.g. [{'type': 'mlflow', 'config': {...}}]; "
+        "a tracker's failure is a warning, never the run's failure",
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> WorkflowConfig:

@@ -30,6 +30,7 @@ from olive_core.engine.executors import InlineExecutor
 from olive_core.engine.machine import describe_cpu
 from olive_core.engine.selection import closest, objective_keys, pareto_front, pick_best, score, violation
 from olive_core.engine.steps import StepRunner
+from olive_core.engine.tracking import RunTrackers
 from olive_core.engine.trial import TrialOutcome, TrialRequest, TrialRunner, run_trial_in_worker
 from olive_core.engine.versions import collect_versions
 from olive_core.errors import ConfigError, OliveError
@@ -38,6 +39,7 @@ from olive_core.models.model_type import ModelType
 from olive_core.plugins import OlivePluginManager
 from olive_core.search.build import build_search_space, check_point
 from olive_core.search.exhaustive import ExhaustiveSearch
+from olive_core.tracking import TrackerContext
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +118,23 @@ class Engine:
                 self.redact.error(exc)
                 raise
 
+    @contextmanager
+    def _tracking(self) -> Iterator[None]:
+        """The workflow's trackers (``tracking``) get this run's lifecycle calls while it runs; at
+        the end the run waits for them at most their ``timeout_s``."""
+        if not self.workflow.trackers:
+            yield
+            return
+        plugins = {source.distribution: source.version for source in self.manager.sources.values()}
+        context = TrackerContext(self.run_id, self.output_dir, self.workflow.source, collect_versions(plugins), describe_cpu())
+        trackers = RunTrackers.start(self.workflow.trackers, context, self.redact.text)
+        self.manager.register(trackers, name=f"olive-tracking-{self.run_id}")
+        try:
+            yield
+        finally:
+            self.manager.unregister(trackers)
+            trackers.finish()
+
     def plan(self) -> tuple[ModelHandler, list[list[PlannedStep]], int | None]:
         """The candidates a run would try (for discrete spaces), with what the cache holds."""
         with self._guarded():
@@ -149,7 +168,7 @@ class Engine:
     # -- the run -----------------------------------------------------------------------------
 
     def run(self) -> WorkflowResult:
-        with self.log.recording(), self._guarded():
+        with self.log.recording(), self._guarded(), self._tracking():
             return self._run()
 
     def _run(self) -> WorkflowResult:
@@ -281,7 +300,9 @@ class Engine:
         self.on_event("candidate_done", shown)
         seconds = time.monotonic() - self._trial_started.pop(candidate.index, time.monotonic())
         logger.info("trial %d %s after %.1fs", candidate.index + 1, "done" if candidate.ok else "failed", seconds)
-        self.on_event("trial_done", TrialDone(shown, [record.redacted(self.redact) for record in outcome.records], seconds))
+        steps = [record.redacted(self.redact) for record in outcome.records]
+        self.on_event("trial_done", TrialDone(shown, steps, seconds))
+        self.manager.hook.on_candidate_end(run_id=self.run_id, candidate=shown, steps=steps)
         self._update_outputs(result, keys)
         search = self.workflow.config.search
         if search.stop_when_goals_met and candidate.evaluation is not None and candidate.evaluation.all_goals_met:

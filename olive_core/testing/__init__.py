@@ -13,6 +13,7 @@ from olive_core.testing.contracts import (
     ExecutionProviderContract,
     MetricContract,
     PassContract,
+    TrackerContract,
 )
 from olive_core.testing.distributions import FakeDistribution, make_fake_distribution
 
@@ -22,6 +23,7 @@ __all__ = [
     "ExecutionProviderContract",
     "MetricContract",
     "PassContract",
+    "TrackerContract",
     "FakeDistribution",
     "make_fake_distribution",
 ]

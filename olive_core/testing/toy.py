@@ -22,6 +22,7 @@ from olive_core.models.io_config import IoConfig
 from olive_core.models.model_type import ModelType, ModelTypeConfig
 from olive_core.passes.base import Pass, PassConfig, PassContext
 from olive_core.passes.searchable import Searchable
+from olive_core.tracking import Tracker, TrackerConfig
 
 olive_plugin_api = "1.0"
 
@@ -257,6 +258,57 @@ class ToyObjectiveMetric(Metric):
     def measure(self, config: Any, context: MetricContext) -> dict[str, float]:
         knobs = context.model.attributes.get("knobs", {"a": 0.0, "b": 0, "c": False})
         return {"loss": toy_loss(**knobs), "quality": toy_quality(**knobs)}
+
+
+class ToyTrackerConfig(TrackerConfig):
+    path: str = Field(description="a JSON-lines file the tracker appends one line to per call it receives")
+    fail_on: str | None = Field(default=None, description="raise in this call (e.g. 'on_candidate_end'), quoting the token")
+    hang_on: str | None = Field(default=None, description="in this call, sleep hang_s first (a service that does not answer)")
+    hang_s: float = Field(default=0.0, ge=0, le=3600, description="how long hang_on sleeps")
+    token: str = Field(default="", description="a credential, to check that none is recorded")
+
+
+class ToyTracker(Tracker):
+    """Writes every call it gets to a JSON-lines file; fails or hangs on request (tracker tests)."""
+
+    Config = ToyTrackerConfig
+
+    def _write(self, call: str, **fields: Any) -> None:
+        config: ToyTrackerConfig = self.config  # type: ignore[assignment]
+        if call == config.hang_on:
+            import time
+
+            time.sleep(config.hang_s)
+        if call == config.fail_on:
+            raise RuntimeError(f"toy tracker failed in {call}: server refused token {config.token}")
+        with open(config.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"call": call, **fields}, default=str) + "\n")
+
+    def on_workflow_start(self, workflow: dict[str, Any]) -> None:
+        self._write("on_workflow_start", workflow=workflow, run_id=self.context.run_id, cpu=self.context.cpu)
+
+    def on_pass_start(self, step: str, pass_type: str, model: ModelHandler, config: dict[str, Any]) -> None:
+        self._write("on_pass_start", step=step, config=config)
+
+    def on_pass_end(self, step: str, pass_type: str, model: ModelHandler | None, error: str | None, cached: bool) -> None:
+        self._write("on_pass_end", step=step, cached=cached, error=error)
+
+    def on_evaluation_end(self, model: ModelHandler, metrics: dict[str, float]) -> None:
+        self._write("on_evaluation_end", metrics=metrics)
+
+    def on_candidate_end(self, candidate: Any, steps: list[Any]) -> None:
+        self._write("on_candidate_end", index=candidate.index, ok=candidate.ok, point=candidate.point, steps=[s.status for s in steps])
+
+    def on_workflow_end(self, result: Any) -> None:
+        self._write("on_workflow_end", ok=result.ok, candidates=len(result.candidates), best=result.best)
+
+    def close(self) -> None:
+        self._write("close")
+
+
+@hookimpl
+def register_trackers(register: Any) -> None:
+    register("toy", ToyTracker)
 
 
 @hookimpl

@@ -5,5 +5,6 @@ from olive_core.testing.contracts.data import DataComponentContract
 from olive_core.testing.contracts.metrics import MetricContract
 from olive_core.testing.contracts.passes import PassContract
 from olive_core.testing.contracts.providers import ExecutionProviderContract
+from olive_core.testing.contracts.trackers import TrackerContract
 
-__all__ = ["CacheBackendContract", "DataComponentContract", "ExecutionProviderContract", "MetricContract", "PassContract"]
+__all__ = ["CacheBackendContract", "DataComponentContract", "ExecutionProviderContract", "MetricContract", "PassContract", "TrackerContract"]
