@@ -33,3 +33,21 @@ def test_the_reader_prepares_the_data_only_when_called() -> None:
     reader = PassContext(accelerator=CPU, data=data).require_data("calib", "SomeQuantizer")
     assert read == []
     assert list(reader()) == [{"x": 1}] and read == ["calib"]
+
+
+def test_pass_records_are_json_in_the_cache_and_outlive_the_run(tmp_path) -> None:
+    """What a pass learns once per (model, data) (a sensitivity ranking) is kept by the run's cache."""
+    from olive_core.cache.local import LocalCache, LocalCacheConfig
+    from olive_core.passes import PassRecords
+
+    cache = LocalCache(LocalCacheConfig(dir=str(tmp_path)))
+    records = PassRecords(cache.get_record, cache.put_record, "pass:SomeQuantizer")
+    records.put("model-and-data", {"ranking": [["node", 0.5]]})
+    other = PassRecords(cache.get_record, cache.put_record, "pass:OtherPass")
+    assert other.get("model-and-data") is None
+    cache.close()
+
+    reopened = LocalCache(LocalCacheConfig(dir=str(tmp_path)))
+    again = PassRecords(reopened.get_record, reopened.put_record, "pass:SomeQuantizer")
+    assert again.get("model-and-data") == {"ranking": [["node", 0.5]]}
+    reopened.close()

@@ -18,7 +18,7 @@ from olive_core.engine.result import StepRecord
 from olive_core.errors import IncompatibleModelError, OliveError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.hashing import derived_model_id
-from olive_core.passes.base import PassContext
+from olive_core.passes.base import PassContext, PassRecords
 from olive_core.redaction import Redactor
 from olive_core.registry import Registry
 
@@ -156,7 +156,14 @@ class StepRunner:
     ) -> tuple[ModelHandler | None, str, bool]:
         """Run the pass once; returns (model, error, whether a retry may help)."""
         the_pass = step.cls()
-        context = PassContext(accelerator=accelerator, step=step.name, data=self.data, runtime_settings=dict(self.runtime_settings))
+        context = PassContext(
+            accelerator=accelerator,
+            step=step.name,
+            data=self.data,
+            runtime_settings=dict(self.runtime_settings),
+            data_key=self.data_key,
+            records=PassRecords(self.cache.get_record, self.cache.put_record, f"pass:{step.type}"),
+        )
         self.on_event("step_started", step.name)
         logger.info("%s (%s): running", step.name, step.type)
         started = time.perf_counter()

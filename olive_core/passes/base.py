@@ -25,6 +25,22 @@ class PassConfig(BaseModel):
 
 
 @dataclass
+class PassRecords:
+    """JSON facts a pass learns once per (model, data) and reuses across trials and runs, kept in
+    the run's cache (e.g. a per-node sensitivity ranking). Plain data: nothing is unpickled."""
+
+    get_record: Callable[[str, str], dict[str, Any] | None]
+    put_record: Callable[[str, str, dict[str, Any]], None]
+    namespace: str
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.get_record(self.namespace, key)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self.put_record(self.namespace, key, value)
+
+
+@dataclass
 class PassContext:
     """What a running pass may use besides its input model and config."""
 
@@ -38,6 +54,10 @@ class PassContext:
     report: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("olive_core.pass"))
+    #: ``data_key(name)``: the content key of data config ``name``; None outside a workflow
+    data_key: Callable[[str], str] | None = None
+    #: the run cache's store of this pass type's learned facts; None outside a workflow
+    records: PassRecords | None = None
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -6,13 +6,13 @@ Imports onnxruntime at module level: import it inside a pass's ``run``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from onnxruntime.quantization import CalibrationDataReader
 
 from olive_core.errors import DataError
-
 from olive_onnx.inspect import InputSpec
 
 
@@ -82,3 +82,72 @@ class DataConfigReader(CalibrationDataReader):
                 )
             feed[spec.name] = value
         return feed
+
+
+class _Chunk(CalibrationDataReader):
+    """At most ``size`` batches of another reader; ``exhausted`` once that reader has no more."""
+
+    def __init__(self, reader: CalibrationDataReader, size: int) -> None:
+        self._reader, self._left, self.exhausted = reader, size, False
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._left <= 0:
+            return None
+        batch = self._reader.get_next()
+        if batch is None:
+            self.exhausted = True
+            return None
+        self._left -= 1
+        return batch
+
+
+def calibrate_streaming(
+    model_file: Path,
+    reader: CalibrationDataReader,
+    method: str,
+    op_types: list[str] | None,
+    chunk_batches: int,
+    options: dict[str, Any],
+    target: Path,
+) -> Path:
+    """Activation ranges calibrated ``chunk_batches`` batches at a time, saved as ORT's JSON cache.
+
+    ORT's calibrators keep every inner tensor of what one ``collect_data`` call reads (and
+    MinMax's ``CalibMaxIntermediateOutputs`` drops, rather than merges, a full buffer in ORT
+    1.32), so each call gets one chunk: MinMax merges the ranges of successive calls, the
+    histogram calibrators add each chunk to their histograms. Memory is bounded by one chunk.
+    """
+    from onnxruntime.quantization import CalibrationMethod
+    from onnxruntime.quantization.calibrate import create_calibrator, save_tensors_data
+
+    calibrator = create_calibrator(
+        model_file,
+        op_types,
+        augmented_model_path=str(target.parent / "augmented.onnx"),
+        calibrate_method=getattr(CalibrationMethod, method),
+        providers=["CPUExecutionProvider"],
+        extra_options=options,
+    )
+    while True:
+        chunk = _Chunk(reader, chunk_batches)
+        first = chunk.get_next()
+        if first is None:
+            break
+        calibrator.collect_data(_Prepended(first, chunk))
+        if chunk.exhausted:
+            break
+    save_tensors_data(calibrator.compute_data(), target)
+    del calibrator
+    return target
+
+
+class _Prepended(CalibrationDataReader):
+    def __init__(self, first: dict[str, np.ndarray], rest: CalibrationDataReader) -> None:
+        self._first: dict[str, np.ndarray] | None = first
+        self._rest = rest
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return self._rest.get_next()

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from olive_core.models import ModelHandler
 from olive_core.passes import Pass, PassContext
-
-from olive_onnx.passes.common import derive_output, pass_failure, ort_advice_as_debug
+from olive_onnx.passes.common import derive_output, ort_advice_as_debug, pass_failure
 from olive_onnx.passes.quantization_common import (
     QuantizationConfig,
     common_arguments,
     refuse_unquantizable,
     report_quantized_ops,
+    require_options_data,
 )
 
 
@@ -28,12 +28,13 @@ class OnnxDynamicQuantization(Pass):
     """
 
     Config = OnnxDynamicQuantizationConfig
-    version = "1"
+    version = "2"
     input_types = ("onnx",)
     output_type = "onnx"
 
     def check_input(self, model: ModelHandler, config: OnnxDynamicQuantizationConfig, context: PassContext) -> None:
         super().check_input(model, config, context)
+        require_options_data(config, context, type(self).__name__)
         refuse_unquantizable(model, type(self).__name__)
 
     def run(
@@ -44,25 +45,29 @@ class OnnxDynamicQuantization(Pass):
 
         from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto
         from olive_onnx.passes.common import read_graph
+        from olive_onnx.passes.quantization_prep import prepare
         from olive_onnx.scratch import scratch_space, stage_input
 
+        name = type(self).__name__
         model_file, _ = read_graph(model)
         target = output_dir.resolve() / MODEL_FILE_NAME
-        # Shape inference cannot type the outputs of ORT's fused ops (Attention, SkipLayerNorm...);
-        # without a default type the quantizer fails on a fused graph.
-        arguments = common_arguments(config, {"DefaultTensorType": onnx.TensorProto.FLOAT})
         try:
             # ORT writes '<input>-inferred.onnx' beside its input: give it a staged one
             with scratch_space(output_dir) as scratch, ort_advice_as_debug():
+                prepared = prepare(model, stage_input(model_file, scratch), config, context, scratch, name, static=False)
+                config = config.model_copy(update={"nodes_to_exclude": prepared.nodes_to_exclude})
+                # Shape inference cannot type the outputs of ORT's fused ops (Attention, SkipLayerNorm...);
+                # without a default type the quantizer fails on a fused graph.
+                arguments = common_arguments(config, {"DefaultTensorType": onnx.TensorProto.FLOAT})
                 quantize_dynamic(
-                    str(stage_input(model_file, scratch)),
+                    str(prepared.model_file),
                     str(target),
                     use_external_data_format=needs_external_data(model_file),
                     **arguments,
                 )
         except Exception as exc:
             raise pass_failure(
-                type(self).__name__,
+                name,
                 exc,
                 hint="restrict op_types_to_quantize (e.g. ['MatMul']) or exclude the failing nodes",
             ) from exc

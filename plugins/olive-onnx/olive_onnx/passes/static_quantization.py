@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
 from olive_core.models import ModelHandler
 from olive_core.passes import Pass, PassContext, Searchable
-
-from olive_onnx.passes.common import derive_output, pass_failure, read_graph, ort_advice_as_debug
+from olive_onnx.passes.common import derive_output, ort_advice_as_debug, pass_failure, read_graph
 from olive_onnx.passes.quantization_common import (
     QuantizationConfig,
     common_arguments,
@@ -31,9 +30,8 @@ _HINTS = {
 
 
 class OnnxStaticQuantizationConfig(QuantizationConfig):
-    """Options of ORT's ``quantize_static`` and of the calibration data."""
+    """Options of ORT's ``quantize_static`` and of the calibration."""
 
-    data: str | None = Field(default=None, description="name of the workflow data config whose batches calibrate")
     quant_format: Annotated[Literal["QDQ", "QOperator"], Searchable()] = Field(
         default="QDQ",
         description="QDQ: QuantizeLinear/DequantizeLinear around float ops (portable, what EPs expect); "
@@ -43,8 +41,20 @@ class OnnxStaticQuantizationConfig(QuantizationConfig):
         default="MinMax", description="how activation ranges are chosen from the calibration data"
     )
     activation_type: Literal["QInt8", "QUInt8"] = Field(default="QInt8", description="integer type of activations")
-    max_calibration_samples: int = Field(
-        default=128, ge=1, le=1_000_000, description="calibrate on at most this many samples"
+    activation_symmetric: Annotated[bool, Searchable()] = Field(
+        default=False,
+        description="activation ranges symmetric around 0 (zero point 0); asymmetric uses the whole 8 bits on "
+        "one-sided ranges",
+    )
+    percentile: float = Field(
+        default=99.999, gt=90.0, le=100.0, description="calibrate_method 'Percentile': the percentile of |x| kept"
+    )
+    calibration_chunk: int = Field(
+        default=8,
+        ge=1,
+        le=100_000,
+        description="batches the calibrator holds at once: ranges (MinMax) and histograms (Entropy, Percentile) "
+        "are merged chunk by chunk, so memory is bounded by one chunk's inner tensors",
     )
 
 
@@ -56,7 +66,7 @@ class OnnxStaticQuantization(Pass):
     """
 
     Config = OnnxStaticQuantizationConfig
-    version = "1"
+    version = "2"
     input_types = ("onnx",)
     output_type = "onnx"
 
@@ -69,33 +79,49 @@ class OnnxStaticQuantization(Pass):
         self, model: ModelHandler, config: OnnxStaticQuantizationConfig, output_dir: Path, context: PassContext
     ) -> ModelHandler:
         import onnx
-        from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
+        from onnxruntime.quantization import QuantFormat, quantize_static
 
-        from olive_onnx.calibration import DataConfigReader
+        from olive_onnx.calibration import DataConfigReader, calibrate_streaming
         from olive_onnx.files import MODEL_FILE_NAME, needs_external_data, read_model_proto
         from olive_onnx.inspect import graph_inputs
+        from olive_onnx.passes.quantization_prep import prepare
         from olive_onnx.scratch import scratch_space, stage_input
 
+        name = type(self).__name__
         model_file, graph = read_graph(model)
-        batches = context.require_data(config.data, type(self).__name__)()
+        batches = context.require_data(config.data, name)()
         reader = DataConfigReader(batches, graph_inputs(graph), str(config.data), config.max_calibration_samples)
         reader.require_data()
         target = output_dir.resolve() / MODEL_FILE_NAME
         external = needs_external_data(model_file)
-        arguments = common_arguments(config, {"DefaultTensorType": onnx.TensorProto.FLOAT})
+        extra = {"DefaultTensorType": onnx.TensorProto.FLOAT, "ActivationSymmetric": config.activation_symmetric}
+        calibration_options = {"symmetric": config.activation_symmetric}
+        if config.calibrate_method == "Percentile":
+            calibration_options["percentile"] = config.percentile
         try:
             # ORT's quantizer and calibrator write '<input>-inferred.onnx' beside their input
             with scratch_space(output_dir) as scratch, ort_advice_as_debug():
                 source = _with_shapes(stage_input(model_file, scratch), graph, scratch, external)
-                quantize_static(
-                    str(source),
-                    str(target),
+                prepared = prepare(model, source, config, context, scratch, name, static=True)
+                config = config.model_copy(update={"nodes_to_exclude": prepared.nodes_to_exclude})
+                arguments = common_arguments(config, extra)
+                ranges = calibrate_streaming(
+                    prepared.model_file,
                     reader,
+                    config.calibrate_method,
+                    config.op_types_to_quantize,
+                    config.calibration_chunk,
+                    calibration_options,
+                    scratch / "calibration.json",
+                )
+                quantize_static(
+                    str(prepared.model_file),
+                    str(target),
+                    None,
                     quant_format=getattr(QuantFormat, config.quant_format),
                     activation_type=quant_type(config.activation_type),
-                    calibrate_method=getattr(CalibrationMethod, config.calibrate_method),
-                    # ranges are a property of the float model: measure them where every op runs
-                    calibration_providers=["CPUExecutionProvider"],
+                    calibrate_method=_method(config.calibrate_method),
+                    calibration_cache_path=str(ranges),
                     use_external_data_format=external,
                     **arguments,
                 )
@@ -104,13 +130,19 @@ class OnnxStaticQuantization(Pass):
                 (h for key, h in _HINTS.items() if key in str(exc)),
                 "check the calibration data and op_types_to_quantize",
             )
-            raise pass_failure(type(self).__name__, exc, hint=hint) from exc
+            raise pass_failure(name, exc, hint=hint) from exc
         context.report["calibration_samples"] = reader.samples
         quantized = report_quantized_ops(read_model_proto(target))
         context.report["quantized_ops"] = quantized
         if not quantized:
             context.warn("no op was quantized; check op_types_to_quantize and nodes_to_include against the graph")
         return derive_output(model, target)
+
+
+def _method(name: str) -> Any:
+    from onnxruntime.quantization import CalibrationMethod
+
+    return getattr(CalibrationMethod, name)
 
 
 def _with_shapes(model_file: Path, graph: onnx.ModelProto, scratch: Path, external: bool) -> Path:
