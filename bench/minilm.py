@@ -97,6 +97,18 @@ def torch_runner() -> Runner:
     return Runner("pytorch-fp32", run, source=f"transformers AutoModel ({model.config._attn_implementation} attention)")
 
 
+def cycling(runner: Runner, batches: list[Batch]) -> Callable[[], object]:
+    """A call that runs the next batch each time, so timings are not one input's alone."""
+    state = {"next": 0}
+
+    def call() -> object:
+        batch = batches[state["next"] % len(batches)]
+        state["next"] += 1
+        return runner.run(batch)
+
+    return call
+
+
 def onnx_session(path: Path) -> Any:
     """A CPU session with the benchmarks' settings: 2 intra-op threads, 1 inter-op, all graph optimizations."""
     import onnxruntime as ort

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,18 +89,6 @@ def build_variants(
     return variants
 
 
-def cycling(runner: minilm.Runner, batches: list[minilm.Batch]) -> Callable[[], object]:
-    """A call that runs the next batch each time, so timings are not one input's alone."""
-    state = {"next": 0}
-
-    def call() -> object:
-        batch = batches[state["next"] % len(batches)]
-        state["next"] += 1
-        return runner.run(batch)
-
-    return call
-
-
 def measure(args: Any, variants: dict[str, minilm.Runner], texts: list[str]) -> dict[str, Any]:
     b8 = minilm.tokenize(texts, 8)
     b1 = minilm.tokenize(texts[:8], 1)
@@ -113,8 +100,8 @@ def measure(args: Any, variants: dict[str, minilm.Runner], texts: list[str]) -> 
             "size_mb": runner.size_mb,
             **minilm.cosines(runner.embeddings(b8), reference),
         }
-    calls = {f"{name}@b1": cycling(runner, b1) for name, runner in variants.items()}
-    calls.update({f"{name}@b8": cycling(runner, b8[:4]) for name, runner in variants.items()})
+    calls = {f"{name}@b1": minilm.cycling(runner, b1) for name, runner in variants.items()}
+    calls.update({f"{name}@b8": minilm.cycling(runner, b8[:4]) for name, runner in variants.items()})
     # one round = every variant at both sizes; warm-up and repeats scale so b1 and b8 take similar time
     print(f"timing: {args.rounds} interleaved rounds", flush=True)
     timings = harness.interleave(

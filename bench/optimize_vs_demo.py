@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,18 +98,6 @@ def session_runner(name: str, path: Path, runtime: dict[str, Any]) -> minilm.Run
     return minilm.Runner(name, run, size_mb=minilm.model_size_mb(path), source=str(path))
 
 
-def cycling(runner: minilm.Runner, batches: list[minilm.Batch]) -> Callable[[], object]:
-    """A call that runs the next batch each time, so timings are not one input's alone."""
-    state = {"next": 0}
-
-    def call() -> object:
-        batch = batches[state["next"] % len(batches)]
-        state["next"] += 1
-        return runner.run(batch)
-
-    return call
-
-
 def main() -> int:
     args = harness.arguments(
         __doc__.split("\n\n")[0],
@@ -138,8 +125,8 @@ def main() -> int:
     reference = minilm.torch_runner().embeddings(b8)
     figures: dict[str, Any] = {name: {**facts[name], "size_mb": runners[name].size_mb, **minilm.cosines(runners[name].embeddings(b8), reference)} for name in VARIANTS}
 
-    calls = {f"{name}@b1": cycling(runners[name], b1) for name in VARIANTS}
-    calls.update({f"{name}@b8": cycling(runners[name], b8[:4]) for name in VARIANTS})
+    calls = {f"{name}@b1": minilm.cycling(runners[name], b1) for name in VARIANTS}
+    calls.update({f"{name}@b8": minilm.cycling(runners[name], b8[:4]) for name in VARIANTS})
     print(f"timing: {args.rounds} interleaved rounds", flush=True)
     timings = harness.interleave(
         calls, rounds=args.rounds, warmup=args.warmup, repeats=args.repeats,

@@ -213,7 +213,7 @@ def build(
     if not runners:
         raise RuntimeError("no quantization setting could be applied")
     screen = batches[: min(4, len(batches))]
-    cycle = {name: _cycling(runner, screen) for name, runner in runners.items()}
+    cycle = {name: minilm.cycling(runner, screen) for name, runner in runners.items()}
     timings = harness.interleave(cycle, rounds=rounds, warmup=1, repeats=4)
     for name, timing in timings.items():
         tried[name]["screen_b8_p50_ms"] = timing.summary()["p50"]
@@ -227,14 +227,3 @@ def build(
         why = f"no setting reached cosine mean {cosine_bar}: the most accurate one"
     log(f"  chosen: {chosen} ({why})")
     return Path(tried[chosen]["path"]), {"chosen": chosen, "why": why, "cosine_bar": cosine_bar, "tried": tried}
-
-
-def _cycling(runner: minilm.Runner, batches: list[minilm.Batch]) -> Callable[[], object]:
-    state = {"next": 0}
-
-    def call() -> object:
-        batch = batches[state["next"] % len(batches)]
-        state["next"] += 1
-        return runner.run(batch)
-
-    return call
