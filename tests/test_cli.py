@@ -109,7 +109,8 @@ def test_passes_unknown_name_suggests(invoke):
 def test_schema_includes_component_options(invoke):
     schema = json.loads(invoke("schema").output)
     step = schema["$defs"]["PassStepConfig"]
-    assert "ToyRound" in step["properties"]["type"]["enum"]
+    one, several = step["properties"]["type"]["anyOf"]
+    assert "ToyRound" in one["enum"] and "ToyRound" in several["items"]["enum"]
     rule = next(r for r in step["allOf"] if r["if"]["properties"]["type"]["const"] == "ToyRound")
     config = rule["then"]["properties"]["config"]["anyOf"][0]
     assert "decimals" in config["properties"] and config["additionalProperties"] is False

@@ -20,7 +20,7 @@ def _errors(exc: pytest.ExceptionInfo) -> list[str]:
 def test_valid_workflow_resolves(write_workflow, toy_manager):
     loaded = load_workflow(write_workflow(), toy_manager)
     assert [s.name for s in loaded.resolved.steps] == ["scale", "round"]
-    assert loaded.resolved.steps[0].alternatives[0].factor == 2.0
+    assert loaded.resolved.steps[0].passes[0].alternatives[0].factor == 2.0
     assert str(loaded.resolved.accelerators[0]) == "cpu-CPUExecutionProvider"
 
 

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from olive_core.cli.progress import format_value
 from olive_core.engine.result import CandidateResult, WorkflowResult
+from olive_core.search.space import PASS_TYPE_KEY
 
 Point = dict[str, "dict[str, Any] | None"]
 
@@ -39,7 +40,7 @@ def varying_options(points: list[Point]) -> dict[str, list[str]]:
     varying: dict[str, list[str]] = {}
     for step in dict.fromkeys(step for point in points for step in point):
         configs = [config for point in points if (config := point.get(step)) is not None]
-        keys = sorted({key for config in configs for key in config})
+        keys = sorted({key for config in configs for key in config}, key=lambda key: (key != PASS_TYPE_KEY, key))
         varying[step] = [key for key in keys if len({_canonical(config.get(key, _MISSING)) for config in configs}) > 1]
     return varying
 
@@ -109,7 +110,7 @@ def print_plan(console: Console, engine: Any, input_model: Any, plans: list[list
     accelerators = [a.key() for a in engine.workflow.accelerators]
     console.print(f"accelerators: {', '.join(accelerators)}", markup=False)
     steps = engine.workflow.steps
-    chain = " -> ".join(f"{s.name} ({s.type}{', optional' if getattr(s, 'optional', False) else ''})" for s in steps)
+    chain = " -> ".join(f"{s.name} ({' or '.join(s.types)}{', optional' if s.optional else ''})" for s in steps)
     console.print(f"steps: {chain or '(none: the input model is the output)'}", markup=False)
     if size is None:
         console.print("search space: continuous (the strategy decides how many trials)")

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from olive_core.config.workflow import PASS_STEP_TAGS
 from olive_core.errors import ConfigError, did_you_mean
 
 _MAX_SHOWN = 60
@@ -23,30 +24,37 @@ def _join(prefix: str, loc: tuple[Any, ...]) -> str:
 
 
 def config_errors_from(
-    error: ValidationError, *, prefix: str = "", source: str | None = None, model: type[BaseModel] | None = None
+    error: ValidationError,
+    *,
+    prefix: str = "",
+    source: str | None = None,
+    model: type[BaseModel] | None = None,
+    label: str | None = None,
 ) -> list[ConfigError]:
-    """One ConfigError per pydantic error, each naming its full path in the workflow."""
+    """One ConfigError per pydantic error, each naming its full path in the workflow; ``label``
+    starts each message (which of a step's several passes refused the config)."""
+    about = f"{label}: " if label else ""
     result: list[ConfigError] = []
     for item in error.errors(include_url=False):
-        loc = tuple(item["loc"])
+        loc = tuple(part for part in item["loc"] if part not in PASS_STEP_TAGS)  # a union's tag is no field
         kind = item["type"]
         if kind == "extra_forbidden":
             field = str(loc[-1])
             allowed = _allowed_fields(model, loc[:-1])
-            message = f"unknown field '{field}'"
+            message = f"{about}unknown field '{field}'"
             suggestion = did_you_mean(field, allowed) if allowed else None
             hint = suggestion or (f"allowed fields: {', '.join(sorted(allowed))}" if allowed else None)
             result.append(ConfigError(message, path=_join(prefix, loc), source=source, hint=hint))
             continue
         if kind == "missing":
-            result.append(ConfigError("required field is missing", path=_join(prefix, loc), source=source))
+            result.append(ConfigError(f"{about}required field is missing", path=_join(prefix, loc), source=source))
             continue
         message = item["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         if kind not in {"value_error", "assertion_error"} and "input" in item:
             message += f" (got {_short(item['input'])})"
-        result.append(ConfigError(message, path=_join(prefix, loc), source=source))
+        result.append(ConfigError(about + message, path=_join(prefix, loc), source=source))
     return result
 
 

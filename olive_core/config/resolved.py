@@ -23,8 +23,11 @@ class ResolvedComponent:
 
 
 @dataclass
-class ResolvedStep:
-    """One pass step: its alternatives are validated configs, searched dimensions come later."""
+class ResolvedPass:
+    """One pass a step may run: its validated alternative configs; searched dimensions come later.
+
+    ``name`` is the step's name: this is what :class:`~olive_core.engine.steps.StepRunner` runs.
+    """
 
     name: str
     type: str
@@ -34,7 +37,22 @@ class ResolvedStep:
     #: the fields written in each alternative (pinned when searching)
     written: list[set[str]] = field(default_factory=list)
     search_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ResolvedStep:
+    """One pass step: one pass, or several alternative passes of which a candidate runs one."""
+
+    name: str
+    passes: list[ResolvedPass]
     optional: bool = False
+
+    @property
+    def types(self) -> list[str]:
+        return [p.type for p in self.passes]
+
+    def pass_of(self, type_name: str) -> ResolvedPass:
+        return next(p for p in self.passes if p.type == type_name)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The workflow file's JSON Schema, assembled from core's shape and each installed component.
 
 Each ``{"type": X, "config": {...}}`` place gets an ``if type == X then config matches X.Config``
-rule per installed component, so editors complete and check component options too.
+rule per installed component, so editors complete and check component options too. A pass step
+whose ``type`` lists several passes shares its config among them: only its pass names are checked.
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ def workflow_schema(registry: Registry) -> dict[str, Any]:
         if definition is None:
             continue
         names = registry.names(kind)
-        definition["properties"]["type"]["enum"] = names
+        if place == "PassStepConfig":  # one pass, or several the step chooses among
+            definition["properties"]["type"]["anyOf"] = [
+                {"type": "string", "enum": names},
+                {"type": "array", "items": {"type": "string", "enum": names}, "minItems": 1, "uniqueItems": True},
+            ]
+        else:
+            definition["properties"]["type"]["enum"] = names
         rules = []
         for component in registry.components(kind):
             try:

@@ -17,6 +17,7 @@ from olive_core.config.resolved import (
     ResolvedComponent,
     ResolvedData,
     ResolvedMetric,
+    ResolvedPass,
     ResolvedStep,
     ResolvedWorkflow,
 )
@@ -25,6 +26,7 @@ from olive_core.errors import ConfigError, ConfigErrors, OliveError, did_you_mea
 from olive_core.passes.searchable import search_space
 from olive_core.redaction import Redactor
 from olive_core.registry import Registry
+from olive_core.search.space import PASS_TYPE_KEY
 
 
 class _Collector:
@@ -47,11 +49,11 @@ class _Collector:
             self.error(path, exc.message, exc.hint)
             return None
 
-    def validate(self, model: type[BaseModel], data: Any, path: str) -> BaseModel | None:
+    def validate(self, model: type[BaseModel], data: Any, path: str, label: str | None = None) -> BaseModel | None:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            self.errors += config_errors_from(exc, prefix=path, source=self.source, model=model)
+            self.errors += config_errors_from(exc, prefix=path, source=self.source, model=model, label=label)
             return None
 
     def component(self, kind: str, spec: ComponentConfig, path: str) -> ResolvedComponent | None:
@@ -145,9 +147,7 @@ def _accelerators(config: WorkflowConfig, check: _Collector) -> list[Accelerator
 
 def _targets(steps: list[ResolvedStep | None], accelerators: list[AcceleratorSpec], check: _Collector) -> None:
     """Refuse, before anything runs, a step whose pass cannot run on a targeted device or provider."""
-    for step in steps:
-        if step is None:
-            continue
+    for step in (p for s in steps if s is not None for p in s.passes):
         devices, providers = step.cls.devices, step.cls.providers
         for spec in accelerators:
             if devices and spec.device not in devices:
@@ -204,43 +204,133 @@ def accelerator_spec(provider: ExecutionProvider, options: dict[str, str] | None
 
 
 def _step(name: str, step: Any, check: _Collector, data_names: list[str]) -> ResolvedStep | None:
+    """A step in either spelling: ``{type, config, ...}`` (``type`` may list several passes that
+    share ``config``) or a list of ``{type, config, ...}`` whose choices the step unites."""
     path = f"passes.{name}"
-    cls = check.load("pass", step.type, f"{path}.type")
+    errors_before = len(check.errors)
+    if isinstance(step, list):
+        items = _listed_alternatives(step, path, check)
+        passes = [_pass(name, item, item.type, where, check, data_names) for item, where in items]
+        optional = any(item.optional for item in step)
+    else:
+        classes = {t: check.load("pass", t, f"{path}.type") for t in step.types}
+        if any(cls is None for cls in classes.values()):
+            return None
+        shared = None
+        if len(classes) > 1:
+            shared = {t: set(cls.Config.model_fields) for t, cls in classes.items()}
+            _check_shared_fields(step, path, shared, check)
+        passes = [
+            _pass(name, step, t, path, check, data_names, classes[t], shared[t] if shared else None) for t in step.types
+        ]
+        optional = step.optional
+    if len(passes) > 1:
+        for resolved in passes:
+            if resolved is not None and PASS_TYPE_KEY in resolved.cls.Config.model_fields:
+                check.error(
+                    f"{path}.type",
+                    f"'{resolved.type}' has a config field named '{PASS_TYPE_KEY}', which a step of several passes "
+                    "uses to record which one a candidate ran",
+                    "give this pass a step of its own",
+                )
+    if len(check.errors) > errors_before or any(p is None for p in passes):
+        return None
+    return ResolvedStep(name=name, passes=passes, optional=optional)  # type: ignore[arg-type]
+
+
+def _listed_alternatives(items: list[Any], path: str, check: _Collector) -> list[tuple[Any, str]]:
+    """The items of a step written as a list, each naming one pass, each pass once."""
+    chosen: list[tuple[Any, str]] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        where = f"{path}.{index}"
+        if isinstance(item.type, list):
+            check.error(f"{where}.type", "each item of a step's list of alternatives names one pass", "write one item per pass")
+        elif item.type in seen:
+            check.error(
+                f"{where}.type",
+                f"'{item.type}' is already item {seen[item.type]} of this step",
+                f"list its configs in one item: {{type: {item.type}, config: [{{...}}, {{...}}]}}",
+            )
+        else:
+            seen[item.type] = index
+            chosen.append((item, where))
+    return chosen
+
+
+def _check_shared_fields(step: Any, path: str, fields: dict[str, set[str]], check: _Collector) -> None:
+    """Each field of a shared config goes to the listed passes that have it; one that none of them
+    has is an error (a typo, or an option of a pass the step does not list)."""
+    known = set().union(*fields.values())
+    names = " or ".join(fields)
+    written = [("config", key) for key in step.config] + [("search", key) for key in step.search]
+    written += [("fallback", key) for key in step.fallback or {}]
+    for section, key in written:
+        if key not in known:
+            check.error(
+                f"{path}.{section}.{key}",
+                f"neither {names} has a field '{key}'" if len(fields) == 2 else f"none of {', '.join(fields)} has a field '{key}'",
+                did_you_mean(key, sorted(known)) or "`olive passes NAME` lists a pass's fields",
+            )
+
+
+def _pass(
+    step_name: str,
+    step: Any,
+    type_name: str,
+    path: str,
+    check: _Collector,
+    data_names: list[str],
+    cls: Any = None,
+    fields: set[str] | None = None,
+) -> ResolvedPass | None:
+    """One pass of a step. ``fields``: when several passes share the step's options, those of
+    this pass (the others are left out for it); errors then say which pass they are about."""
+    cls = cls or check.load("pass", type_name, f"{path}.type")
     if cls is None:
         return None
+    label = type_name if fields is not None else None
+
+    def own(options: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in options.items() if fields is None or k in fields}
+
     many = isinstance(step.config, list)
+    raws = [own(raw) for raw in step.alternatives]
     alternatives = []
-    for index, raw in enumerate(step.alternatives):
+    for index, raw in enumerate(raws):
         where = f"{path}.config.{index}" if many else f"{path}.config"
-        alternatives.append(check.validate(cls.Config, raw, where))
-    fallback = check.validate(cls.Config, step.fallback, f"{path}.fallback") if step.fallback is not None else None
+        alternatives.append(check.validate(cls.Config, raw, where, label))
+    fallback = None
+    if step.fallback is not None:
+        fallback = check.validate(cls.Config, own(step.fallback), f"{path}.fallback", label)
+    about = f"{type_name}: " if label else ""
     for index, config in enumerate(alternatives):
         for field, data_name in cls.data_names(config).items() if config is not None else ():
             if data_name not in data_names:
                 where = f"{path}.config.{index}.{field}" if many else f"{path}.config.{field}"
                 hint = did_you_mean(data_name, data_names) or f"defined: {', '.join(data_names) or 'none'}"
-                check.error(where, f"no data named '{data_name}'", hint)
+                check.error(where, f"{about}no data named '{data_name}'", hint)
     try:
         space = search_space(cls.Config)
     except TypeError as exc:
-        check.error(f"{path}.type", f"pass '{step.type}' declares an invalid search space: {exc}")
+        check.error(f"{path}.type", f"pass '{type_name}' declares an invalid search space: {exc}")
         space = {}
-    for field in step.search:
+    overrides = own(step.search)
+    for field in overrides:
         if field not in cls.Config.model_fields:
-            check.error(f"{path}.search.{field}", f"'{step.type}' has no field '{field}'", did_you_mean(field, cls.Config.model_fields))
-        elif field not in space and step.search[field] is not False and not isinstance(step.search[field], list):
-            check.error(f"{path}.search.{field}", "this field is not searchable: give a list of values to search it")
+            check.error(f"{path}.search.{field}", f"'{type_name}' has no field '{field}'", did_you_mean(field, cls.Config.model_fields))
+        elif field not in space and overrides[field] is not False and not isinstance(overrides[field], list):
+            check.error(f"{path}.search.{field}", f"{about}this field is not searchable: give a list of values to search it")
     if any(a is None for a in alternatives) or (step.fallback is not None and fallback is None):
         return None
-    return ResolvedStep(
-        name=name,
-        type=step.type,
+    return ResolvedPass(
+        name=step_name,
+        type=type_name,
         cls=cls,
         alternatives=alternatives,  # type: ignore[arg-type]
         fallback=fallback,
-        written=[set(raw) for raw in step.alternatives],
-        search_overrides=dict(step.search),
-        optional=step.optional,
+        written=[set(raw) for raw in raws],
+        search_overrides=overrides,
     )
 
 

@@ -7,9 +7,9 @@ Phase one checks only this shape; each component's own ``config`` is checked in 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from olive_core.bounds import MAX_SEED, STRICT_CONFIG
 
@@ -47,11 +47,16 @@ class PassStepConfig(_Strict):
     """One step of the pass chain.
 
     ``config`` is one config, or a list of alternative configs that the search chooses among.
+    ``type`` may list several passes (``[OnnxDynamicQuantization, OnnxStaticQuantization]``):
+    the step runs one of them, a choice the search makes; ``config``, ``search`` and
+    ``fallback`` are then shared, each field going to the listed passes that have it.
     ``fallback`` is a config retried when the pass fails (after ``engine.retries`` plain retries).
     ``optional`` adds "skip this step" to the step's choices.
     """
 
-    type: str = Field(description="registered pass name, e.g. 'OnnxDynamicQuantization'")
+    type: str | list[str] = Field(
+        description="registered pass name, e.g. 'OnnxDynamicQuantization', or a list of alternative passes"
+    )
     config: dict[str, Any] | list[dict[str, Any]] = Field(
         default_factory=dict, description="pass options, or a list of alternatives to search"
     )
@@ -61,6 +66,18 @@ class PassStepConfig(_Strict):
     )
     fallback: dict[str, Any] | None = Field(default=None, description="config to retry with if the pass fails")
     optional: bool = Field(default=False, description="also try the chain without this step")
+
+    @field_validator("type", mode="plain")
+    @classmethod
+    def _name_or_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+            repeated = sorted({name for name in value if value.count(name) > 1})
+            if repeated:
+                raise ValueError(f"each pass is listed once; repeated: {', '.join(repeated)}")
+            return value
+        raise ValueError("expected a registered pass name, or a non-empty list of pass names")
 
     @field_validator("config", mode="plain")
     @classmethod
@@ -72,9 +89,39 @@ class PassStepConfig(_Strict):
             return value
         raise ValueError("expected an object of pass options, or a non-empty list of such objects")
 
+    @model_validator(mode="after")
+    def _one_shared_config_for_several_passes(self) -> PassStepConfig:
+        if isinstance(self.type, list) and len(self.type) > 1 and isinstance(self.config, list):
+            raise ValueError(
+                "a step that lists several passes takes one shared 'config' object; to give each pass its "
+                "own configs, write the step as a list: [{type: A, config: ...}, {type: B, config: ...}]"
+            )
+        return self
+
+    @property
+    def types(self) -> list[str]:
+        return self.type if isinstance(self.type, list) else [self.type]
+
     @property
     def alternatives(self) -> list[dict[str, Any]]:
         return self.config if isinstance(self.config, list) else [self.config]
+
+
+#: the union tags of a pass step's two spellings; config errors leave them out of field paths
+PASS_STEP_TAGS = ("pass step", "pass step alternatives")
+
+
+def _pass_step_form(value: Any) -> str:
+    return PASS_STEP_TAGS[1] if isinstance(value, list) else PASS_STEP_TAGS[0]
+
+
+#: a step: ``{type, config, ...}``, or a list of them whose choices the step unites
+#: (``[{type: OnnxDynamicQuantization, config: ...}, {type: OnnxStaticQuantization, config: ...}]``)
+PassStep = Annotated[
+    Annotated[PassStepConfig, Tag(PASS_STEP_TAGS[0])]
+    | Annotated[list[PassStepConfig], Tag(PASS_STEP_TAGS[1]), Field(min_length=1)],
+    Discriminator(_pass_step_form),
+]
 
 
 class DataConfig(_Strict):
@@ -183,7 +230,10 @@ class WorkflowConfig(_Strict):
     data: dict[str, DataConfig] = Field(default_factory=dict)
     metrics: list[MetricConfig] = Field(default_factory=list)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
-    passes: dict[str, PassStepConfig] = Field(default_factory=dict, description="ordered steps")
+    passes: dict[str, PassStep] = Field(
+        default_factory=dict,
+        description="ordered steps; a step is {type, config, ...} or a list of such alternatives (one is run)",
+    )
     search: SearchConfig = Field(default_factory=SearchConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     tracking: list[ComponentConfig] = Field(

@@ -40,6 +40,7 @@ from olive_core.plugins import OlivePluginManager
 from olive_core.search.build import build_search_space, check_point
 from olive_core.search.exhaustive import ExhaustiveSearch
 from olive_core.tracking import TrackerContext
+from olive_core.search.space import PASS_TYPE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -155,12 +156,16 @@ class Engine:
                     configs = check_point(self.workflow.steps, point)
                     parent, chain = input_model, []
                     for step in self.workflow.steps:
-                        if configs[step.name] is None:
+                        chosen = configs[step.name]
+                        if chosen is None:
                             continue
-                        model_id = runner.model_id(parent, step, configs[step.name], accelerator)
+                        the_pass, step_config = chosen
+                        model_id = runner.model_id(parent, the_pass, step_config, accelerator)
                         cached = self.cache.get_model(model_id) is not None
-                        config = self.redact(configs[step.name].model_dump(mode="json"))
-                        chain.append(PlannedStep(step.name, step.type, model_id, cached, config))
+                        config = self.redact(step_config.model_dump(mode="json"))
+                        if len(step.passes) > 1:  # which pass runs is what sets these apart
+                            config = {PASS_TYPE_KEY: the_pass.type, **config}
+                        chain.append(PlannedStep(step.name, the_pass.type, model_id, cached, config))
                         parent = parent.model_copy(update={"id": model_id})
                     plans.append(chain)
         return input_model, plans, size

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.cache.backend import CacheBackend
-from olive_core.config.resolved import ResolvedStep
+from olive_core.config.resolved import ResolvedPass
 from olive_core.engine.gather import gather_model
 from olive_core.engine.result import StepRecord
 from olive_core.errors import IncompatibleModelError, OliveError
@@ -60,12 +60,12 @@ class StepRunner:
         #: what hooks and the cache get is scrubbed of variables' values and secret fields
         self.redact = redact or Redactor()
 
-    def model_id(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec) -> str:
+    def model_id(self, parent: ModelHandler, step: ResolvedPass, config: BaseModel, accelerator: AcceleratorSpec) -> str:
         names = step.cls.data_names(config)
         data = {name: self.data_key(name) for name in names.values()} if names and self.data_key else None
         return derived_model_id(parent.id, step.type, step.cls.version, config.model_dump(mode="json"), accelerator.key(), data)
 
-    def run(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec) -> StepOutcome:
+    def run(self, parent: ModelHandler, step: ResolvedPass, config: BaseModel, accelerator: AcceleratorSpec) -> StepOutcome:
         model_id = self.model_id(parent, step, config, accelerator)
         outcome = self._from_cache(parent, step, config, accelerator, model_id)
         if outcome is not None:
@@ -76,7 +76,7 @@ class StepRunner:
                 parent, step, config, accelerator, model_id
             )
 
-    def _record(self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec, model_id: str) -> StepRecord:
+    def _record(self, parent: ModelHandler, step: ResolvedPass, config: BaseModel, accelerator: AcceleratorSpec, model_id: str) -> StepRecord:
         return StepRecord(
             model_id=model_id,
             parent_id=parent.id,
@@ -89,7 +89,7 @@ class StepRunner:
         )
 
     def _from_cache(
-        self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec, model_id: str
+        self, parent: ModelHandler, step: ResolvedPass, config: BaseModel, accelerator: AcceleratorSpec, model_id: str
     ) -> StepOutcome | None:
         cached = self.cache.get_model(model_id)
         if cached is None:
@@ -105,7 +105,7 @@ class StepRunner:
         return StepOutcome(cached, record)
 
     def _compute(
-        self, parent: ModelHandler, step: ResolvedStep, config: BaseModel, accelerator: AcceleratorSpec, model_id: str
+        self, parent: ModelHandler, step: ResolvedPass, config: BaseModel, accelerator: AcceleratorSpec, model_id: str
     ) -> StepOutcome:
         record = self._record(parent, step, config, accelerator, model_id)
         attempts: list[tuple[BaseModel, bool]] = [(config, False)] * (1 + self.retries)
@@ -135,7 +135,7 @@ class StepRunner:
             return produced
         return gather_model(self.registry.load("model_type", produced.type)(), produced, output_dir)
 
-    def _pass_end(self, step: ResolvedStep, model: ModelHandler | None, error: str | None, cached: bool) -> None:
+    def _pass_end(self, step: ResolvedPass, model: ModelHandler | None, error: str | None, cached: bool) -> None:
         self.hooks.on_pass_end(
             run_id=self.run_id,
             step=step.name,
@@ -148,7 +148,7 @@ class StepRunner:
     def _attempt(
         self,
         parent: ModelHandler,
-        step: ResolvedStep,
+        step: ResolvedPass,
         config: BaseModel,
         accelerator: AcceleratorSpec,
         model_id: str,

@@ -74,13 +74,15 @@ class TrialRunner:
             return outcome
         model = self.input_model
         for step in self.workflow.steps:
-            if configs[step.name] is None:  # an optional step this candidate skips
+            chosen = configs[step.name]
+            if chosen is None:  # an optional step this candidate skips
                 continue
-            result = self.steps.run(model, step, configs[step.name], self.accelerator)
+            the_pass, config = chosen
+            result = self.steps.run(model, the_pass, config, self.accelerator)
             outcome.records.append(result.record)
             candidate.lineage.append(result.record.model_id)
             if result.model is None:
-                candidate.error = f"pass '{step.name}' ({step.type}) failed: {result.record.error}"
+                candidate.error = f"pass '{step.name}' ({the_pass.type}) failed: {result.record.error}"
                 logger.info("%s", candidate.error)  # the result and the progress line report it
                 return outcome
             model = result.model

@@ -2,34 +2,37 @@
 
 What a workflow writes in a pass config is pinned; the searchable fields it leaves out are
 searched when a search strategy is set. ``passes.<step>.search`` narrows or widens a field
-(``[values]`` or ``{"low": .., "high": ..}``) or pins it (``false``).
+(``[values]`` or ``{"low": .., "high": ..}``) or pins it (``false``). A step of several passes
+has the alternatives of all of them, each tagged with its pass and searched on its own fields.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from olive_core.config.resolved import ResolvedStep
+from olive_core.config.resolved import ResolvedPass, ResolvedStep
 from olive_core.errors import ConfigError
 from olive_core.passes.searchable import SearchDimension, search_space
-from olive_core.search.space import SearchSpace, StepSpace
+from olive_core.search.space import PASS_TYPE_KEY, SearchSpace, StepSpace
 
 
 def build_search_space(steps: list[ResolvedStep], searching: bool) -> SearchSpace:
     """Alternatives always count; searchable fields only when ``searching``."""
     spaces = []
     for step in steps:
-        declared = search_space(step.cls.Config) if searching else {}
         alternatives, dimensions = [], []
-        for config, written in zip(step.alternatives, step.written):
-            alternatives.append(config.model_dump(mode="json"))
-            dims = [] if not searching else _dimensions(step, declared, written)
-            dimensions.append(dims)
+        tagged = len(step.passes) > 1
+        for resolved in step.passes:
+            declared = search_space(resolved.cls.Config) if searching else {}
+            for config, written in zip(resolved.alternatives, resolved.written):
+                base = config.model_dump(mode="json")
+                alternatives.append({PASS_TYPE_KEY: resolved.type, **base} if tagged else base)
+                dimensions.append(_dimensions(resolved, declared, written) if searching else [])
         spaces.append(StepSpace(step=step.name, alternatives=alternatives, dimensions=dimensions, optional=step.optional))
     return SearchSpace(spaces)
 
 
-def _dimensions(step: ResolvedStep, declared: dict[str, SearchDimension], written: set[str]) -> list[SearchDimension]:
+def _dimensions(step: ResolvedPass, declared: dict[str, SearchDimension], written: set[str]) -> list[SearchDimension]:
     dims: dict[str, SearchDimension] = {name: dim for name, dim in declared.items() if name not in written}
     for field, override in step.search_overrides.items():
         path = f"passes.{step.name}.search.{field}"
@@ -58,12 +61,22 @@ def _dimensions(step: ResolvedStep, declared: dict[str, SearchDimension], writte
     return list(dims.values())
 
 
-def check_point(steps: list[ResolvedStep], point: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
-    """Validate a proposed point into each step's config class; a skipped step stays None."""
-    configs: dict[str, Any] = {}
+def check_point(steps: list[ResolvedStep], point: dict[str, dict[str, Any] | None]) -> dict[str, tuple[ResolvedPass, Any] | None]:
+    """Validate a proposed point: per step, the pass it runs and its config; a skipped step is None."""
+    chosen: dict[str, tuple[ResolvedPass, Any] | None] = {}
     for step in steps:
         raw = point[step.name]
-        if raw is None and not step.optional:
-            raise ValueError(f"step '{step.name}' is not optional")
-        configs[step.name] = None if raw is None else step.cls.Config.model_validate(raw)
-    return configs
+        if raw is None:
+            if not step.optional:
+                raise ValueError(f"step '{step.name}' is not optional")
+            chosen[step.name] = None
+            continue
+        resolved = step.passes[0]
+        if len(step.passes) > 1:
+            raw = dict(raw)
+            name = raw.pop(PASS_TYPE_KEY, None)
+            if name not in step.types:
+                raise ValueError(f"step '{step.name}' runs one of {', '.join(step.types)}, not {name!r}")
+            resolved = step.pass_of(name)
+        chosen[step.name] = (resolved, resolved.cls.Config.model_validate(raw))
+    return chosen

@@ -1,7 +1,9 @@
 """The search space of a workflow: per pass step, its alternative configs and searchable fields.
 
 A point is a full config for every step: ``{"quantize": {"per_channel": True, ...}, ...}``; an
-optional step that is skipped has ``None``.
+optional step that is skipped has ``None``. In a step of several passes each alternative also
+says which pass it runs, under :data:`PASS_TYPE_KEY`: ``{"type": "OnnxStaticQuantization", ...}``;
+its searchable fields are searched only under it (a conditional space: no point is invalid).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from olive_core.models.hashing import canonical_json
 from olive_core.passes.searchable import SearchDimension
 
 Point = dict[str, "dict[str, Any] | None"]
+
+#: the key of a point's step config that names the pass, in a step of several passes
+PASS_TYPE_KEY = "type"
 
 
 @dataclass
