@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from olive_core.models.handler import ModelHandler
 
 
+#: ``result.stopped_early`` in ``on_workflow_end`` of a run stopped by Ctrl-C (KeyboardInterrupt)
+STOPPED_BY_INTERRUPT = "interrupted"
+#: the start of ``result.stopped_early`` of a run stopped by an error, followed by the error
+STOPPED_BY_ERROR = "stopped by an error: "
+
+
 class TrackerConfig(BaseModel):
     """Every tracker's config has a ``timeout_s``; subclasses add their own fields."""
 
@@ -91,10 +97,12 @@ class Tracker:
         record of each step of its chain (``status``: ran, cached or failed)."""
 
     def on_workflow_end(self, result: WorkflowResult) -> None:
-        """The run ended (run.json and report.html are written), successful or not."""
+        """The run ended (run.json and report.html are written), successful or not. A run that
+        Ctrl-C stopped has ``result.stopped_early == STOPPED_BY_INTERRUPT``; one an error stopped,
+        a reason starting with ``STOPPED_BY_ERROR``."""
 
     def close(self) -> None:
         """Release connections; called last, also after a failure."""
 
 
-__all__ = ["Tracker", "TrackerConfig", "TrackerContext"]
+__all__ = ["STOPPED_BY_ERROR", "STOPPED_BY_INTERRUPT", "Tracker", "TrackerConfig", "TrackerContext"]

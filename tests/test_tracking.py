@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from olive_core import hookimpl
 from olive_core.engine.api import load_workflow, run
 from olive_core.errors import ConfigError
 from olive_core.testing import TrackerContract
+from olive_core.tracking import STOPPED_BY_INTERRUPT
 
 SECRET = "tr4cker-s3cret-value"
 
@@ -47,7 +49,7 @@ def test_a_tracker_gets_every_lifecycle_call_of_its_run_in_order(tracked, toy_ma
     start = calls(tmp_path)[0]
     assert start["workflow"]["passes"]["scale"]["type"] == "ToyScale" and start["run_id"] == result.run_id
     assert start["cpu"]["logical_cores"] >= 1
-    assert calls(tmp_path)[-2] == {"call": "on_workflow_end", "ok": True, "candidates": 2, "best": result.best}
+    assert calls(tmp_path)[-2] == {"call": "on_workflow_end", "ok": True, "candidates": 2, "best": result.best, "stopped_early": None}
     assert tracker_warnings(caplog) == []
     assert not toy_manager.has_plugin(f"olive-tracking-{result.run_id}")  # registered for its run only
 
@@ -60,6 +62,26 @@ def test_cached_steps_reach_the_tracker_as_cached(tracked, toy_manager, tmp_path
     assert [c["steps"] for c in again if c["call"] == "on_candidate_end"] == [["cached"], ["cached"]]
     assert [c["cached"] for c in again if c["call"] == "on_pass_end"] == [True, True]
     assert not [c for c in again if c["call"] == "on_pass_start"]  # nothing ran
+
+
+class Interrupter:
+    """Ctrl-C after the first candidate."""
+
+    olive_plugin_api = "1.0"
+
+    @hookimpl
+    def on_candidate_end(self, run_id, candidate, steps):
+        raise KeyboardInterrupt
+
+
+def test_a_run_stopped_by_ctrl_c_says_so_to_its_trackers(tracked, toy_manager, tmp_path, caplog):
+    toy_manager.register(Interrupter(), name="interrupter")
+    with pytest.raises(KeyboardInterrupt):
+        run(tracked({}), manager=toy_manager)
+    end = calls(tmp_path)[-2]
+    assert end["call"] == "on_workflow_end" and end["stopped_early"] == STOPPED_BY_INTERRUPT and end["candidates"] == 1
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["stopped_early"] is None  # run.json is the engine's
+    assert tracker_warnings(caplog) == []
 
 
 def test_a_failing_tracker_is_one_warning_and_the_run_goes_on(tracked, toy_manager, tmp_path, caplog):

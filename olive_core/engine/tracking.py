@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from olive_core import hookimpl
 from olive_core.config.resolved import ResolvedComponent
-from olive_core.tracking import Tracker, TrackerContext
+from olive_core.tracking import STOPPED_BY_ERROR, STOPPED_BY_INTERRUPT, Tracker, TrackerContext
 
 logger = logging.getLogger("olive_core.tracking")
 
@@ -108,9 +110,10 @@ class RunTrackers:
 
     olive_plugin_api = "1.0"
 
-    def __init__(self, run_id: str, threads: list[TrackerThread]) -> None:
+    def __init__(self, run_id: str, threads: list[TrackerThread], scrub: Callable[[str], str]) -> None:
         self.run_id = run_id
         self.threads = threads
+        self.scrub = scrub
 
     @classmethod
     def start(cls, components: list[ResolvedComponent], context: TrackerContext, scrub: Callable[[str], str]) -> RunTrackers:
@@ -122,7 +125,7 @@ class RunTrackers:
 
             label = f"'{component.type}' (tracking.{index})"
             threads.append(TrackerThread(label, make, component.config.timeout_s, scrub))
-        return cls(context.run_id, threads)
+        return cls(context.run_id, threads, scrub)
 
     def finish(self) -> None:
         """Wait for the trackers together, at most the longest ``timeout_s`` in all."""
@@ -158,5 +161,17 @@ class RunTrackers:
 
     @hookimpl
     def on_workflow_end(self, run_id: str, result: Any) -> None:
+        # called from the engine's ``finally``: an exception on its way out stopped the run
+        stopping = sys.exc_info()[1]
+        if stopping is not None and run_id == self.run_id and result.stopped_early is None:
+            result = replace(result, stopped_early=stopped_by(stopping, self.scrub))
         self._send(run_id, "on_workflow_end", result=result)
+
+
+def stopped_by(exc: BaseException, scrub: Callable[[str], str]) -> str:
+    """What trackers read in ``result.stopped_early`` of a run an exception stopped."""
+    if isinstance(exc, KeyboardInterrupt):
+        return STOPPED_BY_INTERRUPT
+    first_line = (str(exc).strip().splitlines() or [""])[0][:500]
+    return STOPPED_BY_ERROR + scrub(f"{type(exc).__name__}: {first_line}".rstrip(": "))
 

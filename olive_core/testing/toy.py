@@ -300,7 +300,7 @@ class ToyTracker(Tracker):
         self._write("on_candidate_end", index=candidate.index, ok=candidate.ok, point=candidate.point, steps=[s.status for s in steps])
 
     def on_workflow_end(self, result: Any) -> None:
-        self._write("on_workflow_end", ok=result.ok, candidates=len(result.candidates), best=result.best)
+        self._write("on_workflow_end", ok=result.ok, candidates=len(result.candidates), best=result.best, stopped_early=result.stopped_early)
 
     def close(self) -> None:
         self._write("close")
