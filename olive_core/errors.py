@@ -80,6 +80,10 @@ class CacheError(OliveError):
     """A cache that cannot be opened or written."""
 
 
+class ExecutorError(OliveError):
+    """An executor that cannot start or be reached (a cluster's scheduler), told before any trial runs."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """Return ``"did you mean 'x'?"`` for the closest candidate, or None when nothing is close."""
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

@@ -147,6 +147,18 @@ def register_trackers(register: Registrar) -> None:
     """
 
 
+@_hookspec
+def register_executors(register: Registrar) -> None:
+    """Register executors, where a search's trials run: ``register("dask", "olive_dask.executor:DaskExecutor")``.
+
+    The target must resolve to a subclass of :class:`olive_core.engine.executors.TrialExecutor`;
+    its name is what a workflow writes as ``search.executor.type`` (and ``olive run --executor``).
+    Core registers ``inline`` (this process) and ``process`` (a local process pool). An executor
+    whose workers may run on other machines says so, so that a cache that cannot be shared
+    across machines is refused before any trial runs.
+    """
+
+
 # --------------------------------------------------------------------------------------------
 # Lifecycle: observers of a run. Return values are ignored; an exception raised here fails the
 # run, so an observer that may fail (a network call) should be a tracker (register_trackers):
@@ -222,6 +234,7 @@ REGISTRATION_HOOKS = (
     "register_commands",
     "register_recipes",
     "register_trackers",
+    "register_executors",
 )
 
 LIFECYCLE_HOOKS = (

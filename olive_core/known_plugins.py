@@ -36,6 +36,9 @@ KNOWN_PLUGINS: dict[str, dict[str, tuple[str, ...]]] = {
     "olive-azure-cache": {
         "cache_backend": ("azure",),
     },
+    "olive-dask": {
+        "executor": ("dask",),
+    },
     "olive-mlflow": {
         "tracker": ("mlflow",),
     },

@@ -27,6 +27,7 @@ KINDS: dict[str, str] = {
     "command": "register_commands",
     "recipe": "register_recipes",
     "tracker": "register_trackers",
+    "executor": "register_executors",
 }
 
 #: how a kind is spelled in messages
@@ -42,6 +43,7 @@ KIND_LABELS: dict[str, str] = {
     "command": "command",
     "recipe": "recipe",
     "tracker": "tracker",
+    "executor": "executor",
 }
 
 KIND_PLURALS: dict[str, str] = {kind: label + "s" for kind, label in KIND_LABELS.items()} | {
@@ -154,6 +156,10 @@ def _expected_base(kind: str) -> type:
         from olive_core.tracking import Tracker
 
         return Tracker
+    if kind == "executor":
+        from olive_core.engine.executors import TrialExecutor
+
+        return TrialExecutor
     from olive_core.cache.backend import CacheBackend
 
     return CacheBackend

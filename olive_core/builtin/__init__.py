@@ -35,6 +35,12 @@ def register_search_strategies(register: Any) -> None:
 
 
 @hookimpl
+def register_executors(register: Any) -> None:
+    register("inline", "olive_core.engine.executors:InlineTrialExecutor")
+    register("process", "olive_core.engine.executors:ProcessTrialExecutor")
+
+
+@hookimpl
 def register_commands(register: Any) -> None:
     for name, target in CORE_COMMANDS.items():
         register(name, target)

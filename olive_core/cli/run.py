@@ -15,12 +15,24 @@ from olive_core.cli.errors import EXIT_RUN_FAILED, debug_option, handle_errors
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), default=None, help="Where to write the output (default: engine.output_dir).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Cache folder (default: OLIVE_CACHE_DIR, else ~/.cache/olive-core).")
 @click.option("--dry-run", is_flag=True, help="Validate and show the plan; run nothing.")
+@click.option(
+    "--executor",
+    "executor_type",
+    default=None,
+    metavar="TYPE",
+    help="Where trials run, replacing search.executor: 'inline', 'process', or one a plugin adds ('dask'); "
+    "see `olive plugins`.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the output folder.")
 @debug_option
 @handle_errors
-def run(workflow: str, output_dir: str | None, cache_dir: str | None, dry_run: bool, quiet: bool, debug: bool) -> None:
+def run(
+    workflow: str, output_dir: str | None, cache_dir: str | None, dry_run: bool, executor_type: str | None, quiet: bool, debug: bool
+) -> None:
     """Run WORKFLOW (a JSON or YAML file)."""
-    execute(workflow, output_dir=output_dir, cache_dir=cache_dir, dry_run=dry_run, quiet=quiet, debug=debug)
+    execute(
+        workflow, output_dir=output_dir, cache_dir=cache_dir, dry_run=dry_run, quiet=quiet, debug=debug, executor_type=executor_type
+    )
 
 
 def execute(
@@ -31,6 +43,7 @@ def execute(
     dry_run: bool,
     quiet: bool,
     debug: bool = False,
+    executor_type: str | None = None,
 ) -> None:
     """Run a workflow file or dict with progress on the console (or show its plan); exits 1 when
     every candidate failed. Shared by ``olive run`` and the task commands plugins add.
@@ -45,7 +58,7 @@ def execute(
     from olive_core.cli.report import print_plan, print_result
     from olive_core.engine.api import create_engine
 
-    engine = create_engine(workflow, output_dir=output_dir, cache_dir=cache_dir)
+    engine = create_engine(workflow, output_dir=output_dir, cache_dir=cache_dir, executor_type=executor_type)
     log = engine.output_dir / "run.log"
     stderr = make_console(sys.stderr, quiet)
     try:

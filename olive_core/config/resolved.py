@@ -94,3 +94,5 @@ class ResolvedWorkflow:
     redactor: Redactor = field(default_factory=Redactor)
     #: the run's observers (``tracking``), each with its validated config
     trackers: list[ResolvedComponent] = field(default_factory=list)
+    #: where trials run (search.executor, or the default for search.parallel_trials)
+    executor: ResolvedComponent | None = None

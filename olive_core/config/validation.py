@@ -88,6 +88,7 @@ def resolve_workflow(
         )
     cache = check.component("cache_backend", config.engine.cache, "engine.cache")
     trackers = [check.component("tracker", spec, f"tracking.{index}") for index, spec in enumerate(config.tracking)]
+    executor = _executor(config, cache, check)
     if all(m is not None for m in metrics):  # else the metric's own error says enough
         _objectives(config, metrics, check)  # type: ignore[arg-type]
     if check.errors:
@@ -105,7 +106,32 @@ def resolve_workflow(
         cache=cache,  # type: ignore[arg-type]
         redactor=_with_secrets(redactor or Redactor(), config),
         trackers=trackers,  # type: ignore[arg-type]
+        executor=executor,
     )
+
+
+def _executor(config: WorkflowConfig, cache: ResolvedComponent | None, check: _Collector) -> ResolvedComponent | None:
+    """The executor trials run on, refused with a cache its workers could not share.
+
+    Workers on other machines share results only through a cache with a remote tier; a local
+    folder (its file locks and SQLite records) is safe on one machine only.
+    """
+    spec = config.search.executor
+    if spec is None:
+        spec = ComponentConfig(type="process" if config.search.parallel_trials > 1 else "inline")
+    executor = check.component("executor", spec, "search.executor")
+    if executor is None or cache is None or cache.cls.has_remote or executor.cls.on_this_machine(executor.config):
+        return executor
+    option = executor.cls.same_machine_option
+    check.error(
+        "engine.cache.type",
+        f"the '{cache.type}' cache keeps its results in a folder of this machine, but executor "
+        f"'{executor.type}' may run trials on other machines, which could not share it",
+        "use a cache backend with a remote tier that every worker reaches (engine.cache.type: azure, from "
+        "olive-azure-cache)"
+        + (f", or, if every worker runs on this machine, set search.executor.config.{option}: true" if option else ""),
+    )
+    return None
 
 
 def _with_secrets(redactor: Redactor, config: WorkflowConfig) -> Redactor:

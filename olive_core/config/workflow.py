@@ -184,6 +184,11 @@ class SearchConfig(_Strict):
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="the same seed proposes the same trials")
     stop_when_goals_met: bool = False
     parallel_trials: int = Field(default=1, ge=1, le=256, description="trials run at once")
+    executor: ComponentConfig | None = Field(
+        default=None,
+        description="where trials run, a registered executor, e.g. {'type': 'dask', 'config': {...}}; "
+        "default: 'inline' (this process) with parallel_trials 1, else 'process' (a local process pool)",
+    )
 
 
 class CacheConfig(ComponentConfig):

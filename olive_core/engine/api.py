@@ -28,17 +28,37 @@ class LoadedWorkflow:
     raw: dict[str, Any]
 
 
-def load_workflow(config: str | Path | dict[str, Any] | WorkflowConfig, manager: OlivePluginManager) -> LoadedWorkflow:
-    """Read (if a path), expand ``${VAR}``, and validate in two phases."""
+def load_workflow(
+    config: str | Path | dict[str, Any] | WorkflowConfig, manager: OlivePluginManager, executor_type: str | None = None
+) -> LoadedWorkflow:
+    """Read (if a path), expand ``${VAR}``, and validate in two phases.
+
+    ``executor_type`` (``olive run --executor``) replaces ``search.executor``: its config is
+    kept when the workflow names the same type, else the executor's defaults apply.
+    """
+    if isinstance(config, WorkflowConfig):
+        config = config.model_dump(mode="json", exclude_unset=True) if executor_type else config
     if isinstance(config, WorkflowConfig):
         raw = config.model_dump(mode="json")
         return LoadedWorkflow(resolve_workflow(config, manager.registry, base_dir=Path.cwd()), raw)
     if isinstance(config, (str, Path)):
         path = Path(config)
-        raw = read_workflow_file(path)
+        raw = with_executor(read_workflow_file(path), executor_type)
         return LoadedWorkflow(resolve_raw_workflow(raw, manager, str(path), path.resolve().parent), raw)
-    raw = dict(config)
+    raw = with_executor(dict(config), executor_type)
     return LoadedWorkflow(resolve_raw_workflow(raw, manager, None, Path.cwd()), raw)
+
+
+def with_executor(raw: dict[str, Any], executor_type: str | None) -> dict[str, Any]:
+    """The raw workflow with ``search.executor`` set to ``executor_type`` (unchanged when None)."""
+    if executor_type is None:
+        return raw
+    search = raw.get("search")
+    search = dict(search) if isinstance(search, dict) else {}
+    current = search.get("executor")
+    same = isinstance(current, dict) and current.get("type") == executor_type
+    search["executor"] = current if same else {"type": executor_type}
+    return {**raw, "search": search}
 
 
 def resolve_raw_workflow(raw: dict[str, Any], manager: OlivePluginManager, source: str | None, base_dir: Path) -> ResolvedWorkflow:
@@ -117,9 +137,10 @@ def create_engine(
     manager: OlivePluginManager | None = None,
     on_event: EventSink | None = None,
     executor: Executor | None = None,
+    executor_type: str | None = None,
 ) -> Engine:
     manager = manager or create_plugin_manager()
-    loaded = load_workflow(config, manager)
+    loaded = load_workflow(config, manager, executor_type)
     try:
         cache = open_cache(loaded.resolved, cache_dir)
     except OliveError as exc:
@@ -145,16 +166,24 @@ def run(
     manager: OlivePluginManager | None = None,
     on_event: EventSink | None = None,
     executor: Executor | None = None,
+    executor_type: str | None = None,
 ) -> WorkflowResult:
     """Validate and run a workflow; returns what ``olive run`` writes to ``run.json``.
 
     User mistakes raise :class:`olive_core.errors.OliveError`. A run whose candidates all fail
     returns a result with ``ok == False`` (the CLI turns that into a non-zero exit). Trials run
-    on ``executor`` when given (any ``concurrent.futures.Executor``), else on a process pool of
-    ``search.parallel_trials`` workers, else in this process.
+    on ``executor`` when given (any ``concurrent.futures.Executor``), else on the workflow's
+    ``search.executor`` (``executor_type`` replaces it, like ``olive run --executor``): by
+    default a process pool of ``search.parallel_trials`` workers, or this process.
     """
     engine = create_engine(
-        config, output_dir=output_dir, cache_dir=cache_dir, manager=manager, on_event=on_event, executor=executor
+        config,
+        output_dir=output_dir,
+        cache_dir=cache_dir,
+        manager=manager,
+        on_event=on_event,
+        executor=executor,
+        executor_type=executor_type,
     )
     try:
         return engine.run()

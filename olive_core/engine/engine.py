@@ -8,13 +8,12 @@ so far and run.json are written after every trial, so a stopped run keeps what i
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import secrets
 import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,17 @@ from olive_core.accelerators import AcceleratorSpec
 from olive_core.cache.backend import CacheBackend
 from olive_core.config.resolved import ResolvedWorkflow
 from olive_core.engine.output import write_json_atomic, write_model
-from olive_core.engine.result import RUN_FORMAT, StepRecord, WorkflowResult
+from olive_core.engine.result import RUN_FORMAT, CandidateResult, StepRecord, WorkflowResult
 from olive_core.engine.runlog import RunLog
 from olive_core.engine.events import EventSink, TrialDone, TrialPlan, planned_trials
-from olive_core.engine.executors import InlineExecutor
+from olive_core.engine.executors import InlineExecutor, TrialExecutor
 from olive_core.engine.machine import describe_cpu
 from olive_core.engine.selection import closest, objective_keys, pareto_front, pick_best, score, violation
 from olive_core.engine.steps import StepRunner
 from olive_core.engine.tracking import RunTrackers
 from olive_core.engine.trial import TrialOutcome, TrialRequest, TrialRunner, run_trial_in_worker
 from olive_core.engine.versions import collect_versions
-from olive_core.errors import ConfigError, OliveError
+from olive_core.errors import ConfigError, ExecutorError, OliveError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.model_type import ModelType
 from olive_core.plugins import OlivePluginManager
@@ -52,6 +51,27 @@ class PlannedStep:
     cached: bool
     #: the step's full config for this candidate (redacted), to show what sets candidates apart
     config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Trials:
+    """Where this run's trials go: an executor, how many trials to keep in flight, and whether
+    they run in this process (then with this engine's plugin manager and cache)."""
+
+    executor: Executor
+    slots: int
+    in_process: bool
+    #: the workflow's executor component, None for an executor the caller passed in
+    backend: TrialExecutor | None = None
+
+    def describe(self) -> dict[str, Any]:
+        if self.backend is None:
+            return {"type": type(self.executor).__name__, "slots": self.slots, "given_by_caller": True}
+        return self.backend.describe()
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
 
 
 def new_run_id() -> str:
@@ -88,6 +108,8 @@ class Engine:
         #: the run's log file: log records and, from the CLI, the third-party output it captured
         self.log = RunLog(output_dir, self.run_id, self.redact.text, workflow.config.engine.log_level)
         self._trial_started: dict[int, float] = {}
+        #: where trials ran, as run.json records it
+        self._executor_info: dict[str, Any] | None = None
 
     # -- the input model ---------------------------------------------------------------------
 
@@ -178,17 +200,23 @@ class Engine:
 
     def _run(self) -> WorkflowResult:
         input_model = self.input_model()
-        result = WorkflowResult(run_id=self.run_id, output_dir=self.output_dir, input_model=input_model)
-        self.manager.hook.on_workflow_start(run_id=self.run_id, workflow=self.raw_workflow)
+        trials = self._start_trials()  # first: an executor that cannot start stops the run before any work
         try:
-            for accelerator in self.workflow.accelerators:
-                self._run_accelerator(accelerator, input_model, result)
+            result = WorkflowResult(run_id=self.run_id, output_dir=self.output_dir, input_model=input_model)
+            self.manager.hook.on_workflow_start(run_id=self.run_id, workflow=self.raw_workflow)
+            try:
+                for accelerator in self.workflow.accelerators:
+                    self._run_accelerator(accelerator, input_model, result, trials)
+            finally:
+                self._finish(result)
+                self.manager.hook.on_workflow_end(run_id=self.run_id, result=result.redacted(self.redact))
         finally:
-            self._finish(result)
-            self.manager.hook.on_workflow_end(run_id=self.run_id, result=result.redacted(self.redact))
+            trials.close()
         return result
 
-    def _run_accelerator(self, accelerator: AcceleratorSpec, input_model: ModelHandler, result: WorkflowResult) -> None:
+    def _run_accelerator(
+        self, accelerator: AcceleratorSpec, input_model: ModelHandler, result: WorkflowResult, trials: Trials
+    ) -> None:
         evaluator = self._evaluator(accelerator, input_model)
         if evaluator is not None and self.workflow.metrics and self.workflow.config.engine.evaluate_input_model:
             self.on_event("evaluating", "input model")
@@ -209,7 +237,7 @@ class Engine:
         else:
             strategy = ExhaustiveSearch(space, None)
         total = planned_trials(strategy.planned_trials(), search.max_trials, len(self.workflow.accelerators))
-        self.on_event("trials_planned", TrialPlan(total, accelerator.key(), keys, search.max_time_s, search.parallel_trials))
+        self.on_event("trials_planned", TrialPlan(total, accelerator.key(), keys, search.max_time_s, trials.slots))
         runner = TrialRunner(
             self.workflow,
             self.cache,
@@ -221,13 +249,12 @@ class Engine:
             self.on_event,
             registry=self.manager.registry,
         )
-        executor, owned = self._executor(search.parallel_trials)
         deadline = time.monotonic() + search.max_time_s if search.max_time_s else None
         asked, exhausted = 0, False
-        pending: dict[Future[TrialOutcome], dict[str, dict[str, Any]]] = {}
+        pending: dict[Future[TrialOutcome], tuple[int, dict[str, dict[str, Any]]]] = {}
         try:
             while True:
-                while not exhausted and result.stopped_early is None and len(pending) < search.parallel_trials:
+                while not exhausted and result.stopped_early is None and len(pending) < trials.slots:
                     if search.max_trials is not None and asked >= search.max_trials:
                         break
                     if deadline is not None and time.monotonic() > deadline:
@@ -238,30 +265,72 @@ class Engine:
                         exhausted = True
                         break
                     index = len(result.candidates) + len(pending)
-                    pending[self._submit(executor, runner, accelerator, input_model, index, point)] = point
+                    pending[self._submit(trials, runner, accelerator, input_model, index, point)] = (index, point)
                     asked += 1
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    self._record(future.result(), pending.pop(future), strategy, keys, result)
+                for future in sorted(done, key=lambda f: pending[f][0]):
+                    index, point = pending.pop(future)
+                    self._record(self._outcome(future, index, point, accelerator, trials), point, strategy, keys, result)
         finally:
-            if owned:
-                executor.shutdown(wait=True, cancel_futures=True)
+            for future in pending:  # a run stopped by an error: trials not yet begun are dropped
+                future.cancel()
         if not exhausted and result.stopped_early is None and search.max_trials is not None and asked >= search.max_trials:
             result.stopped_early = f"reached max_trials={search.max_trials}"
 
-    def _executor(self, parallel_trials: int) -> tuple[Executor, bool]:
-        """The executor trials run on: the caller's, a process pool, or this process."""
+    def _start_trials(self) -> Trials:
+        """The executor trials run on: the caller's, else the workflow's (``search.executor``)."""
+        search = self.workflow.config.search
         if self.executor is not None:
-            return self.executor, False
-        if parallel_trials > 1:
-            return ProcessPoolExecutor(max_workers=parallel_trials, mp_context=multiprocessing.get_context("spawn")), True
-        return InlineExecutor(), True
+            trials = Trials(self.executor, search.parallel_trials, isinstance(self.executor, InlineExecutor))
+        else:
+            component = self.workflow.executor
+            assert component is not None, "a resolved workflow names its executor"
+            backend: TrialExecutor = component.cls(component.config)
+            explicit = search.parallel_trials if "parallel_trials" in search.model_fields_set else None
+            try:
+                executor = backend.start(explicit)
+            except ExecutorError:
+                backend.close()
+                raise
+            except Exception as exc:  # a backend's own failure to start, told as one error
+                backend.close()
+                raise ExecutorError(
+                    f"executor '{component.type}' could not start: {type(exc).__name__}: {exc}",
+                    hint="check search.executor.config, or run with --executor inline",
+                ) from exc
+            trials = Trials(executor, max(1, backend.slots), backend.in_process, backend)
+            self._executor_info = {"type": component.type, **trials.describe()}
+        if self._executor_info is None:
+            self._executor_info = trials.describe()
+        return trials
+
+    def _outcome(
+        self,
+        future: Future[TrialOutcome],
+        index: int,
+        point: dict[str, dict[str, Any]],
+        accelerator: AcceleratorSpec,
+        trials: Trials,
+    ) -> TrialOutcome:
+        """A finished trial's outcome; a trial its executor lost (a worker killed, a pool broken)
+        is a failed candidate with the reason, and the search goes on. In this process, an
+        exception is a bug, raised as it is."""
+        try:
+            return future.result()
+        except Exception as exc:
+            if trials.in_process:
+                raise
+            reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+            logger.warning("trial %d was lost by its executor: %s", index + 1, reason)
+            candidate = CandidateResult(index=index, accelerator=accelerator.key(), point=point)
+            candidate.error = f"the executor could not run this trial: {reason}"
+            return TrialOutcome(candidate)
 
     def _submit(
         self,
-        executor: Executor,
+        trials: Trials,
         runner: TrialRunner,
         accelerator: AcceleratorSpec,
         input_model: ModelHandler,
@@ -271,8 +340,8 @@ class Engine:
         self._trial_started[index] = time.monotonic()
         logger.info("trial %d started on %s", index + 1, accelerator.key())
         self.on_event("trial_started", index)
-        if isinstance(executor, InlineExecutor):
-            return executor.submit(runner.run, index, point)
+        if trials.in_process:
+            return trials.executor.submit(runner.run, index, point)
         request = TrialRequest(
             raw_workflow=self.raw_workflow_unredacted,
             source=self.workflow.source,
@@ -285,7 +354,12 @@ class Engine:
             index=index,
             point=point,
         )
-        return executor.submit(run_trial_in_worker, request)
+        try:
+            return trials.executor.submit(run_trial_in_worker, request)
+        except Exception as exc:  # noqa: BLE001 - e.g. a broken process pool: this trial fails, the run goes on
+            failed: Future[TrialOutcome] = Future()
+            failed.set_exception(exc)
+            return failed
 
     def _record(
         self,
@@ -296,6 +370,8 @@ class Engine:
         result: WorkflowResult,
     ) -> None:
         candidate = outcome.candidate
+        for entry in outcome.logs:  # what the worker logged, into this run's log and console
+            logging.getLogger(entry.name).log(entry.level, "%s", entry.message)
         for record in outcome.records:
             result.steps.setdefault(record.model_id, record)  # first use tells how it was made
         result.candidates.append(candidate)
@@ -406,6 +482,7 @@ class Engine:
                 for index in result.closest
             ],
             "stopped_early": result.stopped_early,
+            "executor": self._executor_info,
             "log": self.log.name,
         }
 

@@ -60,6 +60,8 @@ class CandidateResult:
     model: ModelHandler | None = None
     error: str | None = None
     evaluation: Evaluation | None = None
+    #: the process that ran the trial ("host pid N"), when it was not the engine's
+    worker: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -87,6 +89,7 @@ class CandidateResult:
             "model_id": self.model.id if self.model is not None else None,
             "error": self.error,
             "metrics": self.evaluation.to_json() if self.evaluation is not None else None,
+            "worker": self.worker,
         }
 
 

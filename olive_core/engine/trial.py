@@ -8,6 +8,11 @@ executor: a worker rebuilds the plugin manager, the workflow and the cache from 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +28,21 @@ from olive_core.search.build import check_point
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class WorkerLog:
+    """A log record of a trial that ran in a worker, re-emitted by the engine into its run's log."""
+
+    level: int
+    name: str
+    message: str
+
+
 @dataclass
 class TrialOutcome:
     candidate: CandidateResult
     records: list[StepRecord] = field(default_factory=list)
+    #: what the trial logged in a worker process (empty for trials run in the engine's process)
+    logs: list[WorkerLog] = field(default_factory=list)
 
 
 class TrialRunner:
@@ -115,13 +131,61 @@ class TrialRequest:
     point: dict[str, dict[str, Any]]
 
 
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
 def run_trial_in_worker(request: TrialRequest) -> TrialOutcome:
-    """Entry point for executor workers."""
+    """Entry point for executor workers: the trial's outcome, with what it logged and where it ran."""
+    level = _LEVELS.get(request.raw_workflow.get("engine", {}).get("log_level", "info"), logging.INFO)
+    with _collecting_logs(level) as logs:
+        outcome = _run_trial(request)
+    outcome.logs = logs
+    outcome.candidate.worker = f"{socket.gethostname()} pid {os.getpid()}"
+    return outcome
+
+
+class _Collector(logging.Handler):
+    """Keeps the records of one thread (a worker may run several trials at once, one per thread)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.thread = threading.get_ident()
+        self.records: list[WorkerLog] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.records.append(WorkerLog(record.levelno, record.name, record.getMessage()))
+
+
+@contextmanager
+def _collecting_logs(level: int) -> Iterator[list[WorkerLog]]:
+    root = logging.getLogger()
+    collector = _Collector(level)
+    previous = root.level
+    root.addHandler(collector)
+    root.setLevel(min(previous, level))  # NOTSET (0) stays: it already lets every record through
+    try:
+        yield collector.records
+    finally:
+        root.removeHandler(collector)
+        root.setLevel(previous)
+
+
+def _without_executor(raw: dict[str, Any]) -> dict[str, Any]:
+    """The workflow a worker resolves: where trials run is the engine's business, so a worker
+    needs no executor plugin (the engine has checked the executor and the cache together)."""
+    search = raw.get("search")
+    if not isinstance(search, dict) or "executor" not in search:
+        return raw
+    return {**raw, "search": {key: value for key, value in search.items() if key != "executor"}}
+
+
+def _run_trial(request: TrialRequest) -> TrialOutcome:
     from olive_core.engine.api import open_cache, resolve_raw_workflow
     from olive_core.plugins import create_plugin_manager
 
     manager = create_plugin_manager(**request.manager_recipe)
-    workflow = resolve_raw_workflow(request.raw_workflow, manager, request.source, Path(request.base_dir))
+    workflow = resolve_raw_workflow(_without_executor(request.raw_workflow), manager, request.source, Path(request.base_dir))
     cache = open_cache(workflow, request.cache_dir)
     try:
         evaluator = None
