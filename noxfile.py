@@ -24,6 +24,8 @@ PLUGIN_DEPENDENCIES = {
     "olive-azure-cache": [],
     "olive-genai": ["olive-torch", "olive-onnx"],
     "olive-qnn": ["olive-torch", "olive-onnx"],
+    # its shared-cache test runs workers on the azure backend
+    "olive-dask": ["olive-azure-cache"],
 }
 PLUGINS = [name for name in PLUGIN_DEPENDENCIES if (ROOT / "plugins" / name / "pyproject.toml").exists()]
 EXAMPLE_PLUGIN = ROOT / "examples" / "olive-example-plugin"
