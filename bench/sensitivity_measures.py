@@ -1,0 +1,75 @@
+"""Which sensitivity measure picks the MiniLM nodes to keep in float best (exclude.most_sensitive).
+
+For each measure of olive_onnx.sensitivity, the ranking is computed on 16 of the example's
+sentences (the calibration data of examples/minilm/search.json), on the ORT-fused FP32 graph;
+then the K top-ranked nodes are kept in float by ORT's dynamic per-channel quantizer and the
+sentence embeddings of all 64 sentences are compared with the FP32 model's (cosine mean/min).
+The better measure reaches a given cosine with fewer float nodes. No timing: quality only.
+
+    python bench/sensitivity_measures.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import harness
+import minilm
+import numpy as np
+import ort_hand_tuned
+
+KS = (0, 1, 2, 3, 4, 6, 8, 12)
+MEASURES = ("one_at_a_time", "qdq_loss", "activation_range")
+
+
+def main() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from onnxruntime.quantization import quantize_dynamic
+
+    from olive_onnx.exclusion import quantizable_nodes
+    from olive_onnx.files import load_model
+    from olive_onnx.sensitivity import rank
+
+    work = harness.REPO / "bench" / "work" / "sensitivity_measures"
+    work.mkdir(parents=True, exist_ok=True)
+    fused = work / "fused.onnx"
+    if not fused.exists():
+        ort_hand_tuned.fuse(ort_hand_tuned.export(work / "exported.onnx"), fused)
+    texts = minilm.sentences()
+    calibration = minilm.tokenize(texts[:16], 8)
+    evaluation = minilm.tokenize(texts, 8)
+    reference_runner = minilm.onnx_runner("fp32", fused)
+    reference = reference_runner.embeddings(evaluation)
+    proto = load_model(fused)
+    nodes = quantizable_nodes(proto, None)
+    results: dict[str, object] = {"nodes": len(nodes), "measures": {}}
+    for measure in MEASURES:
+        started = time.perf_counter()
+        options = {"measure": measure, "per_channel": True, "static": False}
+        ranking, _ = rank(proto, fused, nodes, lambda: calibration, options)
+        seconds = time.perf_counter() - started
+        rows = []
+        for k in KS:
+            target = work / f"{measure}-{k}.onnx"
+            quantize_dynamic(
+                str(fused),
+                str(target),
+                per_channel=True,
+                nodes_to_exclude=[name for name, _ in ranking[:k]],
+                extra_options={"DefaultTensorType": 1},
+            )
+            cos = minilm.cosines(minilm.onnx_runner(target.name, target).embeddings(evaluation), reference)
+            rows.append({"k": k, **cos})
+            print(f"{measure:18s} K={k:2d} cosine mean {cos['cosine_mean']:.5f} min {cos['cosine_min']:.5f}", flush=True)
+        results["measures"][measure] = {"seconds": round(seconds, 1), "top": ranking[:12], "rows": rows}
+    out = harness.REPO / "bench" / "results" / "sensitivity_measures.json"
+    out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
