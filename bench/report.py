@@ -151,12 +151,32 @@ def optimize_vs_demo(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def dask_overhead(result: dict[str, Any]) -> str:
+    figures = result["figures"]
+    toy, lines = figures["toy"], [figures["table"], ""]
+    lines.append(
+        f"- toy objective, {toy['trials']['small']} and {toy['trials']['large']} trials per run (slope, so the "
+        f"LocalCluster's start and stop, {toy['dask_fixed_ms']['median']:.0f} ms, drop out); target <= "
+        f"{toy['target_ms']:.0f} ms per trial; same results as inline: {'yes' if toy['same_results'] else 'no'}"
+    )
+    if "minilm" in figures:
+        minilm = figures["minilm"]
+        walls = minilm["wall_s"]
+        lines.append(
+            f"- MiniLM search ({minilm['trials']} trials): inline {walls['inline']:.0f} s, LocalCluster of 2 workers "
+            f"{walls['dask']:.0f} s (inline/dask {minilm['speedup_dask_over_inline']:.2f}); same candidates: "
+            f"{'yes' if minilm['same_candidates'] else 'no'}, same best: {'yes' if minilm['same_best'] else 'no'}"
+        )
+    return "\n".join(lines)
+
+
 SECTIONS = (
     ("minilm_quality", "Output model quality (`python bench/minilm_quality.py`)", quality),
     ("tool_overhead", "Tool overhead (`python bench/tool_overhead.py`)", overhead),
     ("search_efficiency", "Search efficiency (`python bench/search_efficiency.py`)", search),
     ("genai_speed", "Generation speed (`python bench/genai_speed.py`)", genai),
     ("optimize_vs_demo", "`olive optimize` vs the demo workflow (`python bench/optimize_vs_demo.py`)", optimize_vs_demo),
+    ("dask_overhead", "Dask executor overhead (`python bench/dask_overhead.py`)", dask_overhead),
 )
 
 

@@ -90,6 +90,14 @@ def test_optimize_vs_demo(folders: dict[str, Path]) -> None:
     assert isinstance(figures["same_model_file"], bool) and isinstance(figures["same_chain"], bool)
 
 
+def test_dask_overhead(folders: dict[str, Path]) -> None:
+    result = run_smoke("dask_overhead.py", folders)
+    toy = result["figures"]["toy"]
+    assert set(toy["per_trial_ms"]) == {"inline", "dask"} and "median" in toy["overhead_ms_per_trial"]
+    assert toy["same_results"] is True  # the same losses whichever executor ran the trials
+    assert {"inline", "dask"} == set(result["figures"]["minilm"]["wall_s"])
+
+
 def test_readme_tables_render_from_the_results(folders: dict[str, Path], tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("before\n<!-- results:start -->\nSTALE-TABLES\n<!-- results:end -->\nafter\n")
