@@ -24,6 +24,7 @@ PLUGIN_DEPENDENCIES = {
     "olive-azure-cache": [],
     "olive-genai": ["olive-torch", "olive-onnx"],
     "olive-qnn": ["olive-torch", "olive-onnx"],
+    "olive-mlflow": [],
     # its shared-cache test runs workers on the azure backend
     "olive-dask": ["olive-azure-cache"],
 }

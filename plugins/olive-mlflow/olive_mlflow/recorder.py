@@ -46,9 +46,11 @@ def default_tracking_uri(output_dir: Path) -> str:
     return f"sqlite:///{(output_dir / EMBEDDED_FOLDER / 'mlflow.db').resolve()}"
 
 
-def limit_http_retries(timeout_s: float) -> None:
+def client_settings(timeout_s: float) -> None:
     """MLflow retries a failed request 7 times with growing pauses (minutes in all); a tracker
-    that gives up after ``timeout_s`` needs far fewer. The user's own settings win."""
+    that gives up after ``timeout_s`` needs far fewer. It also prints each run's URL on stdout,
+    which is not olive's output. The user's own settings win."""
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout_s))))
@@ -60,7 +62,7 @@ class MlflowRecorder:
     def __init__(self, config: MlflowTrackerConfig, context: TrackerContext) -> None:
         self.config = config
         self.context = context
-        limit_http_retries(config.timeout_s)
+        client_settings(config.timeout_s)
         self.embedded = config.tracking_uri is None
         uri = default_tracking_uri(context.output_dir) if self.embedded else config.tracking_uri
         if self.embedded:
@@ -231,6 +233,7 @@ class MlflowRecorder:
             run_id=run_id,
             tags=tags,
             description=f"olive run {self.context.run_id}, candidate {candidate.index + 1}" + (f": {summary}" if summary else ""),
+            await_creation_for=0,  # the registry copies nothing: the version points at the run's artifacts
         )
 
     # -- writing -----------------------------------------------------------------------------

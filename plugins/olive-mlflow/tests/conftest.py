@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,35 +81,59 @@ class MlflowServer:
         self.process.wait(timeout=30)
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[MlflowServer]:
-    """``mlflow server`` on 127.0.0.1 and a free port, a SQLite backend and a local artifact root."""
-    folder = tmp_path / "server"
-    folder.mkdir()
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite database with its tables made, copied by each server: creating them is
+    most of a server's start-up."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+def start_server(folder: Path, empty_store: Path) -> MlflowServer:
+    """``mlflow server`` on 127.0.0.1 and a free port, a SQLite backend and a local artifact root,
+    once its /health answers."""
+    folder.mkdir(parents=True)
+    shutil.copyfile(empty_store, folder / "mlflow.db")
     port = free_port()
     backend = f"sqlite:///{folder / 'mlflow.db'}"
     command = [
         sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--backend-store-uri", backend, "--artifacts-destination", str(folder / "artifacts"),
     ]  # fmt: skip
-    log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(folder / "server.log", "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = MlflowServer(f"http://127.0.0.1:{port}", backend, folder / "artifacts", process)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"mlflow server exited: {(folder / 'server.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{server.url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"mlflow server not healthy after 180 s: {(folder / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield server
-    finally:
+    deadline = time.monotonic() + 180
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"mlflow server exited: {(folder / 'server.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError(f"mlflow server not healthy after 180 s: {(folder / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def _servers(tmp_path_factory: pytest.TempPathFactory, empty_store: Path) -> Iterator[list[MlflowServer]]:
+    """The module's servers: one shared by its tests (each logs to its own experiment) until a
+    test kills it; every one is killed by its PID at the end."""
+    servers: list[MlflowServer] = []
+    yield servers
+    for server in servers:
         server.kill()
-        log.close()
+
+
+@pytest.fixture
+def mlflow_server(_servers: list[MlflowServer], tmp_path_factory: pytest.TempPathFactory, empty_store: Path) -> MlflowServer:
+    if not _servers or _servers[-1].process.poll() is not None:
+        _servers.append(start_server(tmp_path_factory.mktemp("server") / "server", empty_store))
+    return _servers[-1]
