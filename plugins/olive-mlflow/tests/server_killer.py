@@ -8,9 +8,9 @@ import signal
 import sqlite3
 import time
 
-olive_plugin_api = "1.0"
+from olive_core import hookimpl
 
-from olive_core import hookimpl  # noqa: E402 - after the API declaration, as the test reads
+olive_plugin_api = "1.0"
 
 
 def _params_stored(database: str, run_id: str) -> bool:

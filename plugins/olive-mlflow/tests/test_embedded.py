@@ -94,9 +94,11 @@ def test_secrets_reach_mlflow_as_references_only(searched):
 
 def test_a_failed_candidate_is_a_failed_run_with_its_reason(searched, toy_manager):
     tmp, _, client = searched
+    # the same store, another experiment (made here: MLflow would put its artifacts in ./mlruns)
+    client.create_experiment("failing", artifact_location=(tmp / "failing-artifacts").as_uri())
     path = toy_search(
         tmp,
-        {"experiment": "failing", "tracking_uri": default_tracking_uri(tmp / "out")},  # the same store, another experiment
+        {"experiment": "failing", "tracking_uri": default_tracking_uri(tmp / "out")},
         name="failing.json",
         passes={"flaky": {"type": "ToyFlaky", "config": [{}, {"always_fail": True}]}},
         engine={"output_dir": "out-failing", "cache": {"type": "local", "config": {"dir": "cache"}}},
