@@ -1,12 +1,13 @@
 """One trial: run a candidate's pass chain through the cache, then evaluate its output.
 
 The same code runs in the engine's process or in a worker of any ``concurrent.futures``
-executor: a worker rebuilds the plugin manager, the workflow and the cache from a picklable
-:class:`TrialRequest`, so a distributed executor needs nothing else.
+executor: a worker rebuilds the plugin manager (once per process), the workflow and the cache
+from a picklable :class:`TrialRequest`, so a distributed executor needs nothing else.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.cache.backend import CacheBackend
@@ -24,6 +25,9 @@ from olive_core.engine.result import CandidateResult, StepRecord
 from olive_core.engine.steps import StepRunner
 from olive_core.models.handler import ModelHandler
 from olive_core.search.build import check_point
+
+if TYPE_CHECKING:
+    from olive_core.plugins import OlivePluginManager
 
 logger = logging.getLogger(__name__)
 
@@ -180,11 +184,30 @@ def _without_executor(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "search": {key: value for key, value in search.items() if key != "executor"}}
 
 
-def _run_trial(request: TrialRequest) -> TrialOutcome:
-    from olive_core.engine.api import open_cache, resolve_raw_workflow
+_managers: dict[str, OlivePluginManager] = {}
+_managers_lock = threading.Lock()
+
+
+def _plugin_manager(recipe: dict[str, Any]) -> OlivePluginManager:
+    """The worker process's plugin manager for ``recipe``, built once: finding and importing the
+    plugins costs tens of milliseconds, which every trial on a long-lived worker (a process pool,
+    a dask worker) would otherwise pay again. Its registry is built here too, under the lock,
+    since a worker may run several trials at once on threads."""
     from olive_core.plugins import create_plugin_manager
 
-    manager = create_plugin_manager(**request.manager_recipe)
+    key = json.dumps(recipe, sort_keys=True)
+    with _managers_lock:
+        if key not in _managers:
+            manager = create_plugin_manager(**recipe)
+            _ = manager.registry
+            _managers[key] = manager
+        return _managers[key]
+
+
+def _run_trial(request: TrialRequest) -> TrialOutcome:
+    from olive_core.engine.api import open_cache, resolve_raw_workflow
+
+    manager = _plugin_manager(request.manager_recipe)
     workflow = resolve_raw_workflow(_without_executor(request.raw_workflow), manager, request.source, Path(request.base_dir))
     cache = open_cache(workflow, request.cache_dir)
     try:
