@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "onnx", "onnxruntime", "onnxruntime_genai", "transformers", "diffusers", "nevergrad", "azure.storage.blob", "plotly", "playwright")
+HEAVY = ("torch", "onnx", "onnxruntime", "onnxruntime_genai", "transformers", "diffusers", "nevergrad", "azure.storage.blob", "plotly", "playwright", "mlflow")
 
 CHECK = """
 import json, sys
