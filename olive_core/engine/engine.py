@@ -380,7 +380,10 @@ class Engine:
         shown = candidate.redacted(self.redact)
         self.on_event("candidate_done", shown)
         seconds = time.monotonic() - self._trial_started.pop(candidate.index, time.monotonic())
-        logger.info("trial %d %s after %.1fs", candidate.index + 1, "done" if candidate.ok else "failed", seconds)
+        if candidate.ok:
+            logger.info("trial %d done after %.1fs", candidate.index + 1, seconds)
+        else:  # a search expects some failures: INFO with the reason (run.json and the table keep it too)
+            logger.info("trial %d failed after %.1fs: %s", candidate.index + 1, seconds, candidate.error)
         steps = [record.redacted(self.redact) for record in outcome.records]
         self.on_event("trial_done", TrialDone(shown, steps, seconds))
         self.manager.hook.on_candidate_end(run_id=self.run_id, candidate=shown, steps=steps)

@@ -6,6 +6,11 @@
 
 The type stays exact; the space sits next to the field it searches. Booleans, ``Literal`` and
 ``Enum`` fields need no choices: they are read from the type.
+
+Choices that are all numbers are *ordered* (neighbours score alike, so an optimizer may step
+between them); others are categorical unless marked ``ordered=True`` (then in the order given):
+
+    level: Annotated[str, Searchable(choices=("low", "mid", "high"), ordered=True)] = "mid"
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class Searchable:
     integer: bool = False
     #: only search this field when the other fields have these values
     when: tuple[tuple[str, Any], ...] = ()
+    #: whether the choices are ordered; None: ordered when they are all numbers
+    ordered: bool | None = None
 
     def __post_init__(self) -> None:
         ranged = self.low is not None or self.high is not None
@@ -55,9 +62,18 @@ class SearchDimension:
     log: bool = False
     integer: bool = False
     when: tuple[tuple[str, Any], ...] = ()
+    #: choices whose order means something (numbers, or marked ``ordered``): see :func:`is_ordered`
+    ordered: bool = False
 
     def active(self, config: dict[str, Any]) -> bool:
         return all(config.get(name) == value for name, value in self.when)
+
+
+def is_ordered(choices: tuple[Any, ...], declared: bool | None = None) -> bool:
+    """Choices are ordered when declared so, or by default when they are all numbers (not bools)."""
+    if declared is not None:
+        return declared
+    return len(choices) > 1 and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices)
 
 
 def _choices_from_type(annotation: Any) -> tuple[Any, ...] | None:
@@ -90,5 +106,6 @@ def search_space(config_class: type[BaseModel]) -> dict[str, SearchDimension]:
             log=marker.log,
             integer=marker.integer,
             when=marker.when,
+            ordered=is_ordered(tuple(choices), marker.ordered) if choices is not None else False,
         )
     return space

@@ -12,7 +12,7 @@ from typing import Any
 
 from olive_core.config.resolved import ResolvedPass, ResolvedStep
 from olive_core.errors import ConfigError
-from olive_core.passes.searchable import SearchDimension, search_space
+from olive_core.passes.searchable import SearchDimension, is_ordered, search_space
 from olive_core.search.space import PASS_TYPE_KEY, SearchSpace, StepSpace
 
 
@@ -42,7 +42,9 @@ def _dimensions(step: ResolvedPass, declared: dict[str, SearchDimension], writte
             if not override:
                 raise ConfigError("give at least one value to search", path=path)
             base = declared.get(field)
-            dims[field] = SearchDimension(field=field, choices=tuple(override), when=base.when if base else ())
+            dims[field] = SearchDimension(
+                field=field, choices=tuple(override), when=base.when if base else (), ordered=is_ordered(tuple(override))
+            )
         elif isinstance(override, dict) and {"low", "high"} <= set(override):
             base = declared.get(field)
             dims[field] = SearchDimension(

@@ -1,20 +1,28 @@
 """NevergradSearch: any nevergrad optimizer (NGOpt, TwoPointsDE, OnePlusOne, Portfolio, ...).
 
-Discrete variables become ``ng.p.Choice``, ranges ``ng.p.Scalar`` (or ``ng.p.Log``). Scores
-are maximized by the engine; nevergrad minimizes, so the loss is the negated score of the
-first-priority objective, and goals a candidate missed are passed as a constraint violation.
-With several objectives the engine itself keeps the Pareto front of every trial.
+Categorical choices (which pass or alternative runs, booleans, names) become ``ng.p.Choice``;
+ordered choices (numbers, or marked ``ordered``) become an integer-cast ``ng.p.Scalar`` over
+their positions (``ordered_choices`` says otherwise), so an optimizer can step from a good
+value to its neighbours; ranges become ``ng.p.Scalar`` (or ``ng.p.Log``). Scores are maximized
+by the engine; nevergrad minimizes, so the loss is the negated score of the first-priority
+objective, and goals a candidate missed are passed as a constraint violation. With several
+objectives the engine itself keeps the Pareto front of every trial.
+
+A point nevergrad proposes again is not run again: the optimizer is told the score it already
+has (or, while that trial runs, when its result comes), and the repeat counts against
+``budget``, so a search that keeps re-proposing ends when its budget is spent. ``max_trials``
+counts trials run; a finite space ends once every point was tried.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from olive_core.errors import OliveError
 from olive_core.models.hashing import canonical_json
-from olive_core.search.sampling import assemble, variables
+from olive_core.search.sampling import Variable, assemble, variables
 from olive_core.search.space import Point
 from olive_core.search.strategy import SearchStrategy, SearchStrategyConfig
 
@@ -25,10 +33,18 @@ FAILED_LOSS = 1e12
 class NevergradConfig(SearchStrategyConfig):
     optimizer: str = Field(default="NGOpt", description="nevergrad optimizer name, e.g. NGOpt, TwoPointsDE, OnePlusOne, Portfolio")
     budget: int = Field(
-        default=50, ge=1, le=1_000_000, description="trials the optimizer plans for (search.max_trials still stops the run)"
+        default=50,
+        ge=1,
+        le=1_000_000,
+        description="points the optimizer may propose, repeats included (search.max_trials still stops the run)",
     )
     num_workers: int = Field(
         default=1, ge=1, le=256, description="points asked before results come back (parallel trials)"
+    )
+    ordered_choices: Literal["scalar", "transition", "categorical"] = Field(
+        default="scalar",
+        description="how ordered choices (numbers, or marked ordered) reach nevergrad: an integer-cast Scalar over "
+        "their positions, a TransitionChoice, or a plain Choice that ignores the order",
     )
 
 
@@ -43,6 +59,36 @@ def _import_nevergrad() -> Any:
     return nevergrad
 
 
+class _OrderedIndex:
+    """An ordered choice as nevergrad sees it: an integer position, mapped back to its value."""
+
+    def __init__(self, choices: tuple[Any, ...]) -> None:
+        numeric = all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices)
+        self.values = sorted(choices) if numeric else list(choices)
+
+    def value(self, position: Any) -> Any:
+        return self.values[min(max(round(position), 0), len(self.values) - 1)]
+
+
+def parameter(ng: Any, variable: Variable, ordered_choices: str) -> tuple[Any, _OrderedIndex | None]:
+    """The nevergrad parameter of one variable, and the map from its positions when it has one."""
+    if variable.choices is not None:
+        if not variable.ordered or ordered_choices == "categorical" or len(variable.choices) < 3:
+            return ng.p.Choice(list(variable.choices)), None  # two values have no neighbours to step to
+        index = _OrderedIndex(variable.choices)
+        if ordered_choices == "transition":
+            return ng.p.TransitionChoice(index.values), None
+        scalar = ng.p.Scalar(lower=0, upper=len(index.values) - 1).set_integer_casting()
+        return scalar, index
+    if variable.log:
+        result = ng.p.Log(lower=variable.low, upper=variable.high)
+    else:
+        result = ng.p.Scalar(lower=variable.low, upper=variable.high)
+    if variable.integer:
+        result.set_integer_casting()
+    return result, None
+
+
 class NevergradSearch(SearchStrategy):
     """Learn where to look next with a nevergrad optimizer."""
 
@@ -52,20 +98,22 @@ class NevergradSearch(SearchStrategy):
         super().__init__(space, config or NevergradConfig(), seed)
         ng = _import_nevergrad()
         self._variables = variables(space)
+        self._size = space.size()
+        #: scores told, by point: a repeat is answered from here
+        self._known: dict[str, float] = {}
+        self._violations: dict[str, list[float]] = {}
+        #: candidates waiting for a point's result (the first asked is the trial that runs it)
+        self._pending: dict[str, list[Any]] = {}
+        self._asked = 0
         if not self._variables:
             self._optimizer = None
             self._single_done = False
             return
-        parameters = {}
+        parameters, self._indexes = {}, {}
         for variable in self._variables:
-            if variable.choices is not None:
-                parameters[variable.name] = ng.p.Choice(list(variable.choices))
-            elif variable.log:
-                parameters[variable.name] = ng.p.Log(lower=variable.low, upper=variable.high)
-            else:
-                parameters[variable.name] = ng.p.Scalar(lower=variable.low, upper=variable.high)
-            if variable.integer and variable.choices is None:
-                parameters[variable.name].set_integer_casting()
+            parameters[variable.name], index = parameter(ng, variable, self.config.ordered_choices)
+            if index is not None:
+                self._indexes[variable.name] = index
         parametrization = ng.p.Dict(**parameters)
         parametrization.random_state.seed(seed)
         if self.config.optimizer not in ng.optimizers.registry:
@@ -77,11 +125,17 @@ class NevergradSearch(SearchStrategy):
             )
         optimizer_class = ng.optimizers.registry[self.config.optimizer]
         self._optimizer = optimizer_class(parametrization=parametrization, budget=self.config.budget, num_workers=self.config.num_workers)
-        self._pending: dict[str, list[Any]] = {}
-        self._asked = 0
 
     def planned_trials(self) -> int | None:
-        return 1 if self._optimizer is None else self.config.budget
+        if self._optimizer is None:
+            return 1
+        return min(self.config.budget, self._size) if self._size is not None else self.config.budget
+
+    def _point(self, candidate: Any) -> Point:
+        values = dict(candidate.value)
+        for name, index in self._indexes.items():
+            values[name] = index.value(values[name])
+        return assemble(self.space, values)
 
     def ask(self) -> Point | None:
         if self._optimizer is None:  # nothing to search: the one point there is
@@ -89,20 +143,36 @@ class NevergradSearch(SearchStrategy):
                 return None
             self._single_done = True
             return assemble(self.space, {})
-        if self._asked >= self.config.budget:
-            return None
-        self._asked += 1
-        candidate = self._optimizer.ask()
-        point = assemble(self.space, dict(candidate.value))
-        self._pending.setdefault(canonical_json(point), []).append(candidate)
-        return point
+        while self._asked < self.config.budget:
+            if self._size is not None and len(self._known) + len(self._pending) >= self._size:
+                return None  # every point of a finite space has been tried (or is running)
+            self._asked += 1
+            candidate = self._optimizer.ask()
+            point = self._point(candidate)
+            key = canonical_json(point)
+            if key in self._known:  # a repeat: told what the trial of this point scored
+                self._optimizer.tell(candidate, self._known[key], constraint_violation=self._violations[key])
+            elif key in self._pending:  # a repeat of a running trial: told with it
+                self._pending[key].append(candidate)
+            else:
+                self._pending[key] = [candidate]
+                return point
+        return None
 
     def tell(self, point: Point, score: tuple[float, ...] | None, violation: float = 0.0) -> None:
         if self._optimizer is None:
             return
-        candidates = self._pending.get(canonical_json(point))
+        key = canonical_json(point)
+        candidates = self._pending.pop(key, None)
         if not candidates:
             return
-        candidate = candidates.pop(0)
         loss = FAILED_LOSS if score is None else -score[0]
-        self._optimizer.tell(candidate, loss, constraint_violation=[max(violation, 0.0)])
+        self._known[key] = loss
+        self._violations[key] = [max(violation, 0.0)]
+        for candidate in candidates:
+            self._optimizer.tell(candidate, loss, constraint_violation=self._violations[key])
+
+    @property
+    def proposals(self) -> int:
+        """Points asked of the optimizer so far, repeats included (what ``budget`` counts)."""
+        return self._asked

@@ -16,7 +16,7 @@ from olive_core.search.space import Point, SearchSpace
 
 @dataclass(frozen=True)
 class Variable:
-    """One searched quantity: discrete ``choices`` or a numeric range."""
+    """One searched quantity: discrete ``choices`` (``ordered`` or categorical) or a numeric range."""
 
     name: str
     choices: tuple[Any, ...] | None = None
@@ -24,6 +24,7 @@ class Variable:
     high: float | None = None
     log: bool = False
     integer: bool = False
+    ordered: bool = False
 
 
 def _alternative_key(step: str) -> str:
@@ -38,7 +39,7 @@ def variables(space: SearchSpace) -> list[Variable]:
     result = []
     for step in space.steps:
         count = len(step.alternatives) + (1 if step.optional else 0)
-        if count > 1:  # the last index of an optional step means "skip"
+        if count > 1:  # which alternative (pass, config) runs: categorical; the last index of an optional step means "skip"
             result.append(Variable(_alternative_key(step.step), choices=tuple(range(count))))
         for index, dims in enumerate(step.dimensions):
             for dim in dims:
@@ -48,7 +49,7 @@ def variables(space: SearchSpace) -> list[Variable]:
 
 def _variable(name: str, dim: SearchDimension) -> Variable:
     if dim.choices is not None:
-        return Variable(name, choices=dim.choices)
+        return Variable(name, choices=dim.choices, ordered=dim.ordered)
     return Variable(name, low=dim.low, high=dim.high, log=dim.log, integer=dim.integer)
 
 

@@ -260,6 +260,42 @@ class ToyObjectiveMetric(Metric):
         return {"loss": toy_loss(**knobs), "quality": toy_quality(**knobs)}
 
 
+#: where ToyOrdered's loss is 0: each knob an integer of 0..12
+ORDERED_OPTIMUM = {"i": 9, "j": 4}
+
+
+class ToyOrderedConfig(PassConfig):
+    i: Annotated[int, Searchable(choices=tuple(range(13)))] = Field(default=0, description="ordered knob, 0..12")
+    j: Annotated[int, Searchable(choices=tuple(range(13)))] = Field(default=0, description="ordered knob, 0..12")
+
+
+def ordered_loss(i: int, j: int) -> float:
+    """Squared distance to ORDERED_OPTIMUM: neighbouring values score alike, as quantization
+    settings such as "how many nodes stay in float" do."""
+    return float((i - ORDERED_OPTIMUM["i"]) ** 2 + (j - ORDERED_OPTIMUM["j"]) ** 2)
+
+
+class ToyOrdered(Pass):
+    """Record two ordered knobs in the model (169 points): a search space whose order matters."""
+
+    Config = ToyOrderedConfig
+    input_types = ("toy",)
+    output_type = "toy"
+
+    def run(self, model: ModelHandler, config: ToyOrderedConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        return model.derive(attributes={"ordered_knobs": config.model_dump()})
+
+
+class ToyOrderedMetric(Metric):
+    """Score a toy model by the knobs ToyOrdered recorded in it."""
+
+    sub_metrics = {"loss": "min"}
+    needs_data = False
+
+    def measure(self, config: Any, context: MetricContext) -> dict[str, float]:
+        return {"loss": ordered_loss(**context.model.attributes.get("ordered_knobs", {"i": 0, "j": 0}))}
+
+
 class ToyTrackerConfig(TrackerConfig):
     path: str = Field(description="a JSON-lines file the tracker appends one line to per call it receives")
     fail_on: str | None = Field(default=None, description="raise in this call (e.g. 'on_candidate_end'), quoting the token")
@@ -314,6 +350,7 @@ def register_trackers(register: Any) -> None:
 @hookimpl
 def register_metrics(register: Any) -> None:
     register("toy_objective", ToyObjectiveMetric)
+    register("toy_ordered", ToyOrderedMetric)
 
 
 @hookimpl
@@ -327,5 +364,6 @@ def register_passes(register: Any) -> None:
     register("ToyRound", ToyRound)
     register("ToyFlaky", ToyFlaky)
     register("ToyObjective", ToyObjective)
+    register("ToyOrdered", ToyOrdered)
     register("ToyFit", ToyFit)
     register("ToyChatty", ToyChatty)

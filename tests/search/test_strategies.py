@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -68,8 +69,9 @@ def test_random_is_reproducible_with_a_seed(write_workflow, toy_manager):
 def test_nevergrad_optimizers_approach_the_optimum(write_workflow, toy_manager, optimizer):
     search = {"strategy": "nevergrad", "config": {"optimizer": optimizer, "budget": 60}, "max_trials": 60, "seed": 1}
     result = run(_workflow(write_workflow, search), manager=toy_manager)
-    assert len(result.candidates) == 60
-    assert _best_loss(result) < 1.0  # random guessing averages ~8; the optimum is 0
+    points = [json.dumps(c.point, sort_keys=True) for c in result.candidates]
+    assert 0 < len(points) <= 60 and len(set(points)) == len(points)  # a repeat is told, not run again
+    assert _best_loss(result) < 2.0  # random guessing averages ~8; the optimum is 0, b one off costs 1
 
 
 def test_nevergrad_unknown_optimizer_suggests(write_workflow, toy_manager):
