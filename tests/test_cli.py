@@ -82,7 +82,7 @@ def test_passes_lists_and_shows_options(invoke):
     assert "ToyRound" in listing.output and "Round a toy model's weights" in listing.output
     detail = invoke("passes", "ToyRound")
     assert "decimals (int, default 2)" in detail.output
-    assert "[searchable: [0, 1, 2, 3]]" in detail.output
+    assert "[searchable: [0, 1, 2, 3], ordered]" in detail.output
 
 
 def test_passes_shows_a_pass_that_keeps_its_input_type_as_same_as_input(invoke):

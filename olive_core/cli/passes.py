@@ -62,7 +62,8 @@ def _show_pass(name: str, cls: type, source: object) -> None:
         line = f"    {field_name} ({annotation}, default {default})"
         if field_name in space:
             dim = space[field_name]
-            line += f"  [searchable: {list(dim.choices) if dim.choices is not None else f'{dim.low}..{dim.high}'}]"
+            values = list(dim.choices) if dim.choices is not None else f"{dim.low}..{dim.high}"
+            line += f"  [searchable: {values}{', ordered' if dim.ordered else ''}]"
         click.echo(line)
         if info.description:
             click.echo(f"        {info.description}")
