@@ -175,8 +175,8 @@ def default_recipe() -> dict[str, Any]:
 def search_recipe(smoke: bool, cosine_goal: float | None = None) -> dict[str, Any]:
     """examples/minilm/search.json; with ``smoke``, a 4-point corner of it measured briefly.
 
-    The smoke space keeps fusion on/off and dynamic INT8 on/off, so every code path that reads
-    a search result runs, in about a minute. ``cosine_goal`` replaces the goal on cosine mean;
+    The smoke space keeps dynamic INT8 with 0 or 1 most sensitive nodes in float, and INT8 on
+    or off, so every code path that reads a search result runs, in about a minute. ``cosine_goal`` replaces the goal on cosine mean;
     goals are checked afresh on cached evaluations, so a second bar costs no new measurement.
     """
     config = workflow("search.json")
@@ -184,9 +184,9 @@ def search_recipe(smoke: bool, cosine_goal: float | None = None) -> dict[str, An
         similarity = next(metric for metric in config["metrics"] if metric["type"] == "similarity")
         similarity["goals"]["cosine_mean"] = {"threshold": cosine_goal}
     if smoke:
-        passes = config["passes"]
-        passes.pop("static")
-        passes["dynamic"]["config"] = {"per_channel": True, "reduce_range": False, "nodes_to_exclude": []}
+        dynamic = next(step for step in config["passes"]["quantize"] if step["type"] == "OnnxDynamicQuantization")
+        dynamic["search"] = {"exclude": [{"most_sensitive": 0}, {"most_sensitive": 1}], "smooth_quant": [False]}
+        config["passes"]["quantize"] = [{**dynamic, "optional": True}]
         for data in config["data"].values():
             data["max_samples"] = 8
         for metric in config["metrics"]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 
 import harness
 import minilm
@@ -27,11 +26,10 @@ MEASURES = ("one_at_a_time", "qdq_loss", "activation_range")
 
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from onnxruntime.quantization import quantize_dynamic
-
     from olive_onnx.exclusion import quantizable_nodes
     from olive_onnx.files import load_model
     from olive_onnx.sensitivity import rank
+    from onnxruntime.quantization import quantize_dynamic
 
     work = harness.REPO / "bench" / "work" / "sensitivity_measures"
     work.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,9 @@ Hugging Face text model, an ONNX model or a PyTorch module, on the CPU or a GPU.
 The chain is the one examples/minilm/workflow.json spells out by hand: TorchScript conversion
 (the graph ONNX Runtime fuses best), ORT's transformer fusion where the architecture is one it
 knows, then the precision's quantization. ``--search`` searches what examples/minilm/search.json
-searches: fusion on or off, dynamic or static INT8 (per-channel, reduce-range, and for BERT-style
-encoders the six FFN output projections kept in FP32), ranked by latency then similarity under
-the ``--min-similarity`` goal. Every workflow measures latency, similarity to the input model and
+searches: dynamic or static INT8 as one choice, the K most sensitive nodes kept in float (measured,
+not named), SmoothQuant, and the static calibration method, ranked by latency then similarity
+under the ``--min-similarity`` goal. Every workflow measures latency, similarity to the input model and
 size; see :mod:`olive_onnx.recipe_data` for the data.
 
 No session tuning step: with its defaults OnnxSessionTuning only picks the intra-op thread count,
@@ -35,9 +35,6 @@ DEFAULT_PRECISION = {("optimize", "cpu"): "int8", ("optimize", "gpu"): "fp16"}
 #: Hugging Face model types whose graphs ONNX Runtime's transformer optimizer fuses, by the
 #: optimizer's model_type
 FUSION = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "camembert": "bert", "electra": "bert", "distilbert": "bert", "gpt2": "gpt2"}
-#: BERT-style encoders (``encoder.layer.N.output.dense`` is the FFN output projection), by the
-#: attribute that holds the encoder in a model with a head
-BERT_LAYOUT = {"bert": "bert", "roberta": "roberta", "xlm-roberta": "roberta", "camembert": "roberta", "electra": "electra"}
 #: architecture name endings -> the task olive-torch loads the model for
 TASKS = (
     ("ForSequenceClassification", "text-classification"),
@@ -62,8 +59,6 @@ class Model:
     needs_conversion: bool
     #: ORT optimizer model_type, None where the architecture is not one it fuses
     fusion: str | None
-    #: the FFN output MatMuls of a BERT-style encoder (one search alternative keeps them FP32)
-    sensitive_nodes: list[str]
     #: a transformer: static quantization stays on MatMuls (the embedding Gather breaks it)
     transformer: bool
     data: RecipeData
@@ -186,7 +181,6 @@ def _hf(request: Request) -> Model:
         input_model={"type": "hf", "config": {"model_path": str(folder) if folder else source.given, "task": task}},
         needs_conversion=True,
         fusion=fusion,
-        sensitive_nodes=_ffn_outputs(config, architecture or ""),
         transformer=True,
         data=data,
         summary=summary,
@@ -218,7 +212,6 @@ def _onnx(request: Request) -> Model:
         input_model={"type": "onnx", "config": {"model_path": str(path)}},
         needs_conversion=False,
         fusion=fusion,
-        sensitive_nodes=_ffn_outputs(config, architecture or "") if text else [],
         transformer=text,
         data=data,
         summary=f"ONNX model {path.name}" + (f" ({architecture})" if architecture else ""),
@@ -243,7 +236,6 @@ def _pytorch(request: Request) -> Model:
         input_model={"type": "pytorch", "config": config},
         needs_conversion=True,
         fusion=None,
-        sensitive_nodes=[],
         transformer=False,
         data=data,
         summary=f"PyTorch module from {Path(loader.rpartition(':')[0]).name}",
@@ -294,17 +286,6 @@ def _json_list(file: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return []
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _ffn_outputs(config: dict[str, Any], architecture: str) -> list[str]:
-    """The FFN output projections of a BERT-style encoder as a TorchScript export names them:
-    the layers INT8 hurts most (MiniLM: cosine 0.9925 -> 0.9952 with them in FP32)."""
-    model_type = str(config.get("model_type", ""))
-    layers = config.get("num_hidden_layers")
-    if model_type not in BERT_LAYOUT or not isinstance(layers, int) or not 0 < layers <= 1000:
-        return []
-    prefix = "/model" if architecture.endswith("Model") else f"/model/{BERT_LAYOUT[model_type]}"
-    return [f"{prefix}/encoder/layer.{index}/output/dense/MatMul" for index in range(layers)]
 
 
 # -- the chain ---------------------------------------------------------------------------------
@@ -359,19 +340,41 @@ def _search(model: Model, precision: str, request: Request) -> tuple[dict[str, A
     if model.needs_conversion:
         passes["convert"] = {"type": "OnnxConversion", "config": {"exporter": "torchscript"}}
     if model.fusion:
-        passes["fuse"] = {"type": "OnnxTransformersOptimization", "config": {"model_type": model.fusion}, "optional": precision == "int8"}
-    keep_fp32 = [[], model.sensitive_nodes] if model.sensitive_nodes else [[]]
+        passes["fuse"] = {"type": "OnnxTransformersOptimization", "config": {"model_type": model.fusion}}
     if precision == "int8":
-        passes["dynamic"] = {"type": "OnnxDynamicQuantization", "config": [{"nodes_to_exclude": nodes} for nodes in keep_fp32], "optional": True}
-        passes["static"] = {"type": "OnnxStaticQuantization", "config": [_static(model, nodes) for nodes in keep_fp32], "optional": True}
-        varied = ("fusion on/off x " if model.fusion else "") + "dynamic or static INT8 x per-channel x reduce-range"
-        if model.sensitive_nodes:
-            varied += f" x the {len(model.sensitive_nodes)} FFN output projections in FP32 or not"
+        passes["quantize"] = _int8_search(model)
+        varied = (
+            "dynamic or static INT8 x the K most sensitive nodes kept in float "
+            f"(K in {', '.join(map(str, MOST_SENSITIVE))}, ranked by measuring each node on the calibration data) "
+            "x SmoothQuant on/off x (static) MinMax or Percentile calibration"
+        )
     else:
         passes["int4"] = {"type": "OnnxInt4WeightOnly", "config": {}}
         varied = "INT4 block size x symmetric"
     chose = f"searched {varied}, fastest with similarity cosine mean >= {request.min_similarity}"
     return passes, {"strategy": "exhaustive"}, chose
+
+
+#: how many of the most sensitive nodes ``--search`` tries keeping in float (examples/minilm/search.json)
+MOST_SENSITIVE = (0, 1, 2, 3, 4, 6, 8)
+
+
+def _int8_search(model: Model) -> list[dict[str, Any]]:
+    """One step, dynamic or static: no node names, so it means the same for any model and exporter."""
+    exclude = [{"most_sensitive": k} for k in MOST_SENSITIVE]
+    static = {k: v for k, v in _static(model, []).items() if k not in ("nodes_to_exclude", "calibrate_method")}
+    return [
+        {
+            "type": "OnnxDynamicQuantization",
+            "config": {"data": CALIBRATION, "per_channel": True, "reduce_range": False},
+            "search": {"exclude": exclude, "smooth_quant": [False, True]},
+        },
+        {
+            "type": "OnnxStaticQuantization",
+            "config": {**static, "per_channel": True, "reduce_range": False, "activation_symmetric": False},
+            "search": {"exclude": exclude, "smooth_quant": [False, True], "calibrate_method": ["MinMax", "Percentile"]},
+        },
+    ]
 
 
 def _metrics(data: RecipeData, min_similarity: float) -> list[dict[str, Any]]:

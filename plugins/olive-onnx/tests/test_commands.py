@@ -128,16 +128,10 @@ def test_quantize_and_convert_leave_fusion_to_optimize(olive, bert_folder: Path)
 
 def test_search_varies_what_the_minilm_search_varies(olive, bert_folder: Path) -> None:
     workflow = saved(olive, "optimize", bert_folder, "--search", "--min-similarity", "0.995")
-    assert chain(workflow) == [
-        ("convert", "OnnxConversion"),
-        ("fuse", "OnnxTransformersOptimization"),
-        ("dynamic", "OnnxDynamicQuantization"),
-        ("static", "OnnxStaticQuantization"),
-    ]
-    assert all(workflow["passes"][step]["optional"] for step in ("fuse", "dynamic", "static"))
-    ffn = ["/model/encoder/layer.0/output/dense/MatMul", "/model/encoder/layer.1/output/dense/MatMul"]
-    assert [c["nodes_to_exclude"] for c in workflow["passes"]["dynamic"]["config"]] == [[], ffn]
-    assert [c["nodes_to_exclude"] for c in workflow["passes"]["static"]["config"]] == [[], ffn]
+    assert [name for name in workflow["passes"]] == ["convert", "fuse", "quantize"]
+    example = json.loads((Path(__file__).resolve().parents[3] / "examples" / "minilm" / "search.json").read_text())
+    assert workflow["passes"]["quantize"] == example["passes"]["quantize"]  # one step: dynamic or static
+    assert "nodes_to_exclude" not in json.dumps(workflow)  # sensitivity is measured, no node is named
     assert workflow["search"] == {
         "strategy": "exhaustive",
         "objectives": [{"metric": "latency-p50", "priority": 1}, {"metric": "similarity-cosine_mean", "priority": 2}],
@@ -251,13 +245,8 @@ def test_optimize_runs_end_to_end_and_olive_run_reruns_its_saved_workflow(bert_f
     ops = {node.op_type for node in onnx.load(tmp_path / "out" / "model" / "model.onnx").graph.node}
     assert {"Attention", "MatMulInteger"} <= ops or "QAttention" in ops, ops  # fused, then INT8
 
-    # the search's "FFN outputs in FP32" alternative names nodes the conversion really makes
     converted = next(m for m in record["models"].values() if m["step"] == "convert")
     convert_model = tmp_path / "cache" / "artifacts" / converted["model_id"][:2] / converted["model_id"] / "model.onnx"
-    names = {node.name for node in onnx.load(convert_model, load_external_data=False).graph.node}
-    request = Request("optimize", describe_model(str(bert_folder)), search=True)
-    search = OnnxRecipe().workflow(request)
-    assert set(search["passes"]["dynamic"]["config"][1]["nodes_to_exclude"]) <= names
 
     # the exported folder (tokenizer and sentence-transformers files beside the .onnx) is a text model too
     shutil.copytree(convert_model.parent, tmp_path / "exported")
