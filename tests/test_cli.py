@@ -73,7 +73,7 @@ def test_plugins_lists_components_and_json(invoke):
     assert text.exit_code == 0 and "olive-core" in text.output and "ToyScale" in text.output
     data = json.loads(invoke("plugins", "--json").output)
     toy = next(p for p in data["plugins"] if p["name"] == "olive_core.testing.toy")
-    assert toy["components"]["pass"] == ["ToyChatty", "ToyFit", "ToyFlaky", "ToyObjective", "ToyRound", "ToyScale"]
+    assert toy["components"]["pass"] == ["ToyChatty", "ToyFit", "ToyFlaky", "ToyObjective", "ToyOrdered", "ToyRound", "ToyScale"]
     assert data["failures"] == []
 
 
