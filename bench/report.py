@@ -83,12 +83,21 @@ def search(result: dict[str, Any]) -> str:
     parts = []
     for name, figures in result["figures"].items():
         unit = " ms" if name == "minilm" else ""
+        reach = "the exact optimum" if figures.get("tolerance") == 0 else "the tolerance"
+        measured = figures.get("measured")
+        earlier = (
+            f" _Measured by an earlier run: {measured['started']}, commit {measured['git']['commit'][:10]}, load average "
+            f"{measured['load_average']['start'][0]}, {', '.join(measured['cpu_flags'] or [])}._"
+            if measured
+            else ""
+        )
         parts.append(
             f"**{name}**: {figures['space_size']} points, {figures['feasible_points']} feasible "
             f"({figures['failed_or_infeasible_points']} failed or missed the goal); exhaustive optimum "
             f"{figures['optimum']:.4g}{unit} at {describe_point(figures['optimum_point'])}; worst feasible "
-            f"{figures['worst_feasible']:.4g}{unit}; other strategies: {figures['seeds']} seeds x {figures['budget']} trials. "
-            "Columns `gap / reached @N`: median gap after N trials / share of seeds within the tolerance."
+            f"{figures['worst_feasible']:.4g}{unit}; other strategies: {figures['seeds']} seeds x up to {figures['budget']} "
+            f"trials{'' if measured else ' (nevergrad: ' + str(figures['budget']) + ' proposals, repeats told without running)'}. "
+            f"Columns `gap / reached @N`: median gap after N trials / share of seeds within {reach}.{earlier}"
         )
         parts.append("")
         parts.append(figures["table"])

@@ -1,7 +1,9 @@
 """Search efficiency: trials each strategy needs to get within 2% of the exhaustive optimum.
 
-Two problems. The synthetic ToyObjective (olive_core.testing.toy, optimum known, milliseconds
-per trial) on a grid; and the MiniLM search of examples/minilm/search.json (fusion on/off x
+Three problems. The synthetic ToyObjective (olive_core.testing.toy, optimum known, milliseconds
+per trial) on a grid; ToyOrdered (two ordered knobs of 0..12, 169 points), where the trials to
+the exact optimum compare nevergrad given the choices as ordered (the default) with the same
+choices given as categorical (``nevergrad:NGOpt:categorical``); and the MiniLM search of examples/minilm/search.json (fusion on/off x
 dynamic/static INT8 x per-channel x reduce-range x excluded nodes; latency under a cosine >= 0.99
 goal). The exhaustive run measures every point once; every other strategy then runs through
 the same engine and cache, and since evaluations are cached by model id, all strategies see the
@@ -9,14 +11,20 @@ same measurement of a given model: they differ in where they look, not in timing
 
 "Within 2%" is measured as the gap (best so far - optimum) / (worst - optimum), over the
 feasible points of the exhaustive run: the toy's optimum is 0, so a gap relative to the optimum
-itself would be undefined. For MiniLM the table also shows best-found latency / optimum.
+itself would be undefined. For MiniLM the table also shows best-found latency / optimum. A trial
+is a point run: nevergrad's repeats are told their score without running (they count against
+its budget, not as trials), so every strategy is charged for distinct points only.
 
-    python bench/search_efficiency.py [--smoke] [--problems toy minilm] [--seeds 10]
+Running some problems keeps the others' figures from the previous results file, each with the
+run that measured it (``measured``).
+
+    python bench/search_efficiency.py [--smoke] [--problems toy toy-ordered minilm] [--seeds 10]
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import shutil
 import statistics
@@ -29,6 +37,16 @@ from typing import Any
 import harness
 
 STRATEGIES = ("exhaustive", "random", "nevergrad:NGOpt", "nevergrad:TwoPointsDE", "nevergrad:DiscreteOnePlusOne")
+#: the ordered problem: each nevergrad optimizer with ordered choices (default) and categorical ones
+ORDERED_STRATEGIES = (
+    "exhaustive",
+    "random",
+    "nevergrad:NGOpt",
+    "nevergrad:NGOpt:categorical",
+    "nevergrad:DiscreteOnePlusOne",
+    "nevergrad:DiscreteOnePlusOne:categorical",
+)
+PROBLEMS = ("toy", "toy-ordered", "minilm", "minilm-0.995")
 TOY_GRID = tuple(x / 2 for x in range(-8, 9))  # a in -4..4 by 0.5: 17 x 5 (b) x 2 (c) = 170 points
 SMOKE_TOY_GRID = (-1.0, 1.5, 3.0)
 
@@ -44,6 +62,10 @@ class Problem:
     checkpoints: list[int]
     manager: Any = None
     exhaustive: list[float | None] = field(default_factory=list)
+    #: how close to the optimum counts as reaching it (None: the command line's --tolerance)
+    tolerance: float | None = None
+    #: the strategies this problem compares (None: the command line's --strategies)
+    strategies: tuple[str, ...] | None = None
 
     @property
     def feasible(self) -> list[float]:
@@ -81,11 +103,34 @@ def toy_problem(work: Path, smoke: bool) -> Problem:
     return Problem("toy", workflow, "objective-loss", budget, [5, 10] if smoke else [10, 20, 40, 60], manager)
 
 
-def minilm_problem(smoke: bool) -> Problem:
+def toy_ordered_problem(work: Path, smoke: bool) -> Problem:
+    """ToyOrdered's 169 points; reaching the optimum means finding it exactly (tolerance 0)."""
+    from olive_core.plugins import create_plugin_manager
+    from olive_core.testing.toy import write_toy_model
+
+    model = write_toy_model(work / "toy-input" / "weights.json", [[1.0, 0.5], [-0.5, 2.0]], [0.0, 0.1])
+    workflow = {
+        "input_model": {"type": "toy", "config": {"model_path": str(model)}},
+        "metrics": [{"name": "ordered", "type": "toy_ordered"}],
+        "passes": {"knobs": {"type": "ToyOrdered"}},
+        "search": {"objectives": [{"metric": "ordered-loss"}]},
+    }
+    budget = 20 if smoke else 100
+    manager = create_plugin_manager(extra_plugins=["olive_core.testing.toy"])
+    checkpoints = [10, 20] if smoke else [10, 20, 40, 100]
+    strategies = ORDERED_STRATEGIES[:4] if smoke else ORDERED_STRATEGIES
+    return Problem("toy-ordered", workflow, "ordered-loss", budget, checkpoints, manager, tolerance=0.0, strategies=strategies)
+
+
+def minilm_problem(smoke: bool, name: str = "minilm") -> Problem:
+    """search.json under its own goal (cosine mean >= 0.99), or under the target's 0.995 ("minilm-0.995"):
+    goals are checked afresh on cached evaluations, so the second bar measures nothing new."""
     import minilm
 
     budget = 3 if smoke else 40
-    return Problem("minilm", minilm.search_recipe(smoke), "latency-p50", budget, [2, 3] if smoke else [10, 20, 30, 40])
+    goal = 0.995 if name == "minilm-0.995" else None
+    checkpoints = [2, 3] if smoke else [10, 20, 30, 40]
+    return Problem(name, minilm.search_recipe(smoke, goal), "latency-p50", budget, checkpoints)
 
 
 def trajectory(result: Any, key: str) -> list[float | None]:
@@ -107,12 +152,15 @@ def run_search(problem: Problem, strategy: str, seed: int, work: Path, cache: Pa
     # a failed trial is an expected outcome here (both quantizers applied); on_event reports it
     logging.getLogger("olive_core.engine.trial").setLevel(logging.CRITICAL)
     config = copy.deepcopy(problem.workflow)
-    kind, _, optimizer = strategy.partition(":")
+    kind, _, rest = strategy.partition(":")
+    optimizer, _, encoding = rest.partition(":")
     search = {**config.get("search", {}), "strategy": kind, "seed": seed}
     if kind != "exhaustive":
         search["max_trials"] = problem.budget
     if optimizer:
         search["config"] = {"optimizer": optimizer, "budget": problem.budget}
+        if encoding:  # how ordered choices reach nevergrad (scalar, transition, categorical)
+            search["config"]["ordered_choices"] = encoding
     config["search"] = search
     output = work / f"{problem.name}-{strategy.replace(':', '-')}-{seed}"
     shutil.rmtree(output, ignore_errors=True)
@@ -123,7 +171,7 @@ def run_search(problem: Problem, strategy: str, seed: int, work: Path, cache: Pa
 
 def _progress(problem: Problem) -> Any:
     """Print MiniLM trials as they finish (they take seconds to minutes); the toy's are too many."""
-    if problem.name == "toy":
+    if problem.name.startswith("toy"):
         return None
 
     def on_event(kind: str, detail: Any) -> None:
@@ -137,7 +185,7 @@ def _progress(problem: Problem) -> Any:
 
 
 #: the fields that tell the search's points apart (the rest is pinned by the workflow)
-SEARCHED_FIELDS = ("per_channel", "reduce_range", "a", "b", "c")
+SEARCHED_FIELDS = ("type", "per_channel", "reduce_range", "smooth_quant", "calibrate_method", "a", "b", "c", "i", "j")
 
 
 def describe_point(point: dict[str, Any]) -> str:
@@ -150,6 +198,8 @@ def describe_point(point: dict[str, Any]) -> str:
         flags = [f"{k}={config[k]}" for k in SEARCHED_FIELDS if k in config]
         if config.get("nodes_to_exclude"):
             flags.append(f"{len(config['nodes_to_exclude'])} nodes FP32")
+        if isinstance(config.get("exclude"), dict) and config["exclude"].get("most_sensitive"):
+            flags.append(f"{config['exclude']['most_sensitive']} most sensitive FP32")
         parts.append(f"{step}" + (f" ({', '.join(flags)})" if flags else ""))
     return "; ".join(parts)
 
@@ -205,7 +255,7 @@ def summarize(problem: Problem, runs: list[list[float | None]], tolerance: float
 
 
 def study(problem: Problem, strategies: Sequence[str], seeds: int, tolerance: float, work: Path) -> dict[str, Any]:
-    cache = work / ("cache" if problem.name == "minilm" else f"{problem.name}-cache")
+    cache = work / ("cache" if problem.name.startswith("minilm") else f"{problem.name}-cache")
     runs_dir = work / "search-efficiency"
     print(f"\n== {problem.name}: exhaustive", flush=True)
     start = time.perf_counter()
@@ -245,7 +295,8 @@ def study(problem: Problem, strategies: Sequence[str], seeds: int, tolerance: fl
 def print_problem(name: str, figures: dict[str, Any], tolerance: float, unit: str) -> str:
     budget = figures["budget"]
     checkpoints = list(next(iter(figures["strategies"].values()))["at_budget"])
-    headers = ["strategy", "runs", f"trials to <= {tolerance:.0%} (median)", "min-max", "reached"]
+    reach = "trials to the optimum (median)" if tolerance == 0 else f"trials to <= {tolerance:.0%} (median)"
+    headers = ["strategy", "runs", reach, "min-max", "reached"]
     headers += [f"gap / reached @{c}" for c in checkpoints]
     # where the optimum is not 0, also how far the best found is from it, in its own unit
     relative = figures["optimum"] > 0
@@ -268,7 +319,7 @@ def print_problem(name: str, figures: dict[str, Any], tolerance: float, unit: st
     print(
         f"\n{name}: {figures['space_size']} points ({figures['feasible_points']} feasible), optimum "
         f"{figures['optimum']:.4g}{unit}, worst feasible {figures['worst_feasible']:.4g}{unit}; "
-        f"random and nevergrad ran {budget} trials per seed"
+        f"random and nevergrad ran up to {budget} trials per seed (nevergrad: {budget} proposals, repeats not run)"
     )
     print(text)
     return text
@@ -276,7 +327,7 @@ def print_problem(name: str, figures: dict[str, Any], tolerance: float, unit: st
 
 def main() -> int:
     def options(parser: Any) -> None:
-        parser.add_argument("--problems", nargs="+", default=["toy", "minilm"], choices=["toy", "minilm"])
+        parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
         parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
         parser.add_argument(
             "--seeds", type=int, default=None, help="runs per stochastic strategy (default 10)"
@@ -300,16 +351,39 @@ def main() -> int:
         if name == "toy":
             problem = toy_problem(args.work_dir, args.smoke)
             seeds = args.seeds or (2 if args.smoke else 10)
+        elif name == "toy-ordered":
+            problem = toy_ordered_problem(args.work_dir, args.smoke)
+            seeds = args.seeds or (2 if args.smoke else 10)
         else:
-            problem = minilm_problem(args.smoke)
+            problem = minilm_problem(args.smoke, name)
             seeds = args.seeds or (1 if args.smoke else 10)
             report.settings["minilm_workflow"] = problem.workflow
-        figures = study(problem, strategies, seeds, args.tolerance, args.work_dir)
+        tolerance = args.tolerance if problem.tolerance is None else problem.tolerance
+        figures = study(problem, problem.strategies or strategies, seeds, tolerance, args.work_dir)
         figures["seeds"] = seeds
-        figures["table"] = print_problem(name, figures, args.tolerance, " ms" if name == "minilm" else "")
+        figures["tolerance"] = tolerance
+        figures["table"] = print_problem(name, figures, tolerance, " ms" if name.startswith("minilm") else "")
         report.figures[name] = figures
+    if not args.smoke:
+        keep_earlier_problems(report, args.results_dir / "search_efficiency.json")
     report.write(args.results_dir)
     return 0
+
+
+def keep_earlier_problems(report: Any, previous: Path) -> None:
+    """Carry over the problems this run did not measure, each with the run that measured it."""
+    if not previous.exists():
+        return
+    earlier = json.loads(previous.read_text())
+    if earlier.get("settings", {}).get("smoke"):
+        return
+    measured = {key: earlier.get(key) for key in ("started", "load_average", "git")}
+    measured["cpu_flags"] = earlier.get("machine", {}).get("cpu_flags")
+    for name, figures in earlier.get("figures", {}).items():
+        if name not in report.figures:
+            report.figures[name] = {"measured": measured, **figures}
+            if name == "minilm" and "minilm_workflow" in earlier.get("settings", {}):
+                report.settings["minilm_workflow"] = earlier["settings"]["minilm_workflow"]
 
 
 if __name__ == "__main__":

@@ -45,10 +45,13 @@ def run_smoke(script: str, folders: dict[str, Path]) -> dict[str, Any]:
 
 def test_search_efficiency(folders: dict[str, Path]) -> None:
     result = run_smoke("search_efficiency.py", folders)
-    for problem in ("toy", "minilm"):
+    for problem in ("toy", "toy-ordered", "minilm"):
         figures = result["figures"][problem]
         assert figures["space_size"] == len(figures["exhaustive_values"])
         assert {"exhaustive", "random", "nevergrad:NGOpt"} <= set(figures["strategies"])
+    ordered = result["figures"]["toy-ordered"]
+    assert ordered["space_size"] == 169 and ordered["optimum"] == 0 and ordered["tolerance"] == 0
+    assert "nevergrad:NGOpt:categorical" in ordered["strategies"]
 
 
 def test_minilm_quality(folders: dict[str, Path]) -> None:
