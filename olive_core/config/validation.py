@@ -26,6 +26,7 @@ from olive_core.errors import ConfigError, ConfigErrors, OliveError, did_you_mea
 from olive_core.passes.searchable import search_space
 from olive_core.redaction import Redactor
 from olive_core.registry import Registry
+from olive_core.search.build import override_dimension
 from olive_core.search.space import PASS_TYPE_KEY
 
 
@@ -343,10 +344,17 @@ def _pass(
         space = {}
     overrides = own(step.search)
     for field in overrides:
+        where = f"{path}.search.{field}"
         if field not in cls.Config.model_fields:
-            check.error(f"{path}.search.{field}", f"'{type_name}' has no field '{field}'", did_you_mean(field, cls.Config.model_fields))
-        elif field not in space and overrides[field] is not False and not isinstance(overrides[field], list):
-            check.error(f"{path}.search.{field}", f"{about}this field is not searchable: give a list of values to search it")
+            check.error(where, f"'{type_name}' has no field '{field}'", did_you_mean(field, cls.Config.model_fields))
+            continue
+        try:
+            dim = override_dimension(field, overrides[field], space.get(field))
+        except ValueError as exc:
+            check.error(where, f"{about}{exc}")
+            continue
+        if field not in space and dim is not None and dim.choices is None:
+            check.error(where, f"{about}this field is not searchable: give a list of values to search it")
     if any(a is None for a in alternatives) or (step.fallback is not None and fallback is None):
         return None
     return ResolvedPass(

@@ -35,32 +35,56 @@ def build_search_space(steps: list[ResolvedStep], searching: bool) -> SearchSpac
 def _dimensions(step: ResolvedPass, declared: dict[str, SearchDimension], written: set[str]) -> list[SearchDimension]:
     dims: dict[str, SearchDimension] = {name: dim for name, dim in declared.items() if name not in written}
     for field, override in step.search_overrides.items():
-        path = f"passes.{step.name}.search.{field}"
-        if override is False:
+        try:
+            dim = override_dimension(field, override, declared.get(field))
+        except ValueError as exc:
+            raise ConfigError(str(exc), path=f"passes.{step.name}.search.{field}") from None
+        if dim is None:
             dims.pop(field, None)
-        elif isinstance(override, list):
-            if not override:
-                raise ConfigError("give at least one value to search", path=path)
-            base = declared.get(field)
-            dims[field] = SearchDimension(
-                field=field, choices=tuple(override), when=base.when if base else (), ordered=is_ordered(tuple(override))
-            )
-        elif isinstance(override, dict) and {"low", "high"} <= set(override):
-            base = declared.get(field)
-            dims[field] = SearchDimension(
-                field=field,
-                choices=None,
-                low=float(override["low"]),
-                high=float(override["high"]),
-                log=bool(override.get("log", False)),
-                integer=bool(override.get("integer", base.integer if base else False)),
-                when=base.when if base else (),
-            )
         else:
-            raise ConfigError(
-                f"expected a list of values, {{'low': .., 'high': ..}} or false, got {override!r}", path=path
-            )
+            dims[field] = dim
     return list(dims.values())
+
+
+def override_dimension(field: str, override: Any, base: SearchDimension | None) -> SearchDimension | None:
+    """What ``passes.<step>.search.<field>`` makes of a field: None pins it (``false``); a list
+    of values (ordered when all numbers), ``{"choices": [...], "ordered": true}`` (values in an
+    order that matters, e.g. ``exclude`` objects by how much they keep in float), or a range.
+    A malformed override is a ValueError saying what to write."""
+    when = base.when if base else ()
+    if override is False:
+        return None
+    if isinstance(override, list) or (isinstance(override, dict) and "choices" in override):
+        values = override if isinstance(override, list) else override["choices"]
+        extra = set(override) - {"choices", "ordered"} if isinstance(override, dict) else set()
+        if extra:
+            raise ValueError(f"unknown key(s) {', '.join(sorted(extra))}: give 'choices' and 'ordered'")
+        if not isinstance(values, list) or not values:
+            raise ValueError("give at least one value to search")
+        ordered = override.get("ordered") if isinstance(override, dict) else None
+        if ordered is not None and not isinstance(ordered, bool):
+            raise ValueError(f"'ordered' is true or false, got {ordered!r}")
+        return SearchDimension(field=field, choices=tuple(values), when=when, ordered=is_ordered(tuple(values), ordered))
+    if isinstance(override, dict) and {"low", "high"} <= set(override):
+        try:
+            low, high = float(override["low"]), float(override["high"])
+        except (TypeError, ValueError):
+            raise ValueError(f"'low' and 'high' are numbers, got {override!r}") from None
+        if not low < high:
+            raise ValueError(f"a range needs low < high, got {override!r}")
+        return SearchDimension(
+            field=field,
+            choices=None,
+            low=low,
+            high=high,
+            log=bool(override.get("log", False)),
+            integer=bool(override.get("integer", base.integer if base else False)),
+            when=when,
+        )
+    raise ValueError(
+        "expected a list of values, {'choices': [...], 'ordered': true}, {'low': .., 'high': ..} or false, "
+        f"got {override!r}"
+    )
 
 
 def check_point(steps: list[ResolvedStep], point: dict[str, dict[str, Any] | None]) -> dict[str, tuple[ResolvedPass, Any] | None]:

@@ -184,3 +184,37 @@ def test_a_search_whose_every_trial_fails_still_exits_non_zero(invoke, write_wor
     failed = [line for line in log.splitlines() if " failed after " in line]
     assert len(failed) == 2 and all(" INFO olive_core.engine.engine: trial " in line for line in failed)
     assert all(line.endswith("configured to always fail") for line in failed) and " ERROR " not in log
+
+
+def test_a_workflow_marks_a_list_of_values_as_ordered(write_workflow, toy_manager):
+    from olive_core.engine.api import load_workflow
+    from olive_core.search.build import build_search_space
+
+    # objects ordered by how much they keep (as exclude: {most_sensitive: K}): ordered only when said
+    keep = [{"most_sensitive": k} for k in (0, 2, 4)]
+    step = {"type": "ToyObjective", "search": {"b": [0, 2, 4], "a": {"choices": keep, "ordered": True}, "c": [True, False]}}
+    loaded = load_workflow(write_workflow(passes={"o": step}, search={"strategy": "exhaustive"}), toy_manager)
+    (dims,) = build_search_space(loaded.resolved.steps, searching=True).steps[0].dimensions
+    assert {d.field: (d.choices, d.ordered) for d in dims} == {
+        "a": (tuple(keep), True), "b": ((0, 2, 4), True), "c": ((True, False), False),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ([], "passes.o.search.b: give at least one value to search"),
+        ({"choices": [1, 2], "order": True}, "passes.o.search.b: unknown key(s) order: give 'choices' and 'ordered'"),
+        ({"choices": [1, 2], "ordered": "yes"}, "passes.o.search.b: 'ordered' is true or false, got 'yes'"),
+        ({"low": 3, "high": 1}, "passes.o.search.b: a range needs low < high"),
+        ("all", "passes.o.search.b: expected a list of values, {'choices': [...], 'ordered': true}"),
+    ],
+)
+def test_a_malformed_search_override_is_refused_before_anything_runs(write_workflow, toy_manager, override, message):
+    from olive_core.engine.api import load_workflow
+    from olive_core.errors import ConfigError
+
+    path = write_workflow(passes={"o": {"type": "ToyObjective", "search": {"b": override}}}, search={"strategy": "exhaustive"})
+    with pytest.raises(ConfigError, match=None) as caught:
+        load_workflow(path, toy_manager)
+    assert message in str(caught.value)
