@@ -29,6 +29,13 @@ TARGET_SPEEDUP, TARGET_COSINE, TARGET_VS_INCUMBENT = 2.6, 0.995, 1.15
 #: the search's best under its own goal (cosine mean >= 0.99), and under the target's bar
 SEARCH_BEST, SEARCH_BEST_AT_TARGET = "ours-search-best", f"ours-search-best-{TARGET_COSINE}"
 OURS = ("ours-default", SEARCH_BEST, SEARCH_BEST_AT_TARGET)
+#: the path a MiniLM user would pick instead (sentence-transformers' ONNX export and its dynamic
+#: INT8 helper) has no row: its extra cannot be installed anywhere, in our environment or its own
+SENTENCE_TRANSFORMERS_PEER = (
+    "sentence-transformers[onnx] 6.x peer skipped: it cannot be installed, in our virtualenv or in one of its own "
+    "(pip 2026-12-03: sentence-transformers 6.0-6.3 need transformers>=5, their onnx extra needs optimum-onnx, "
+    "and every optimum-onnx release (0.0.1-0.1.0) needs transformers<4.58)"
+)
 
 
 def ours(name: str, config: dict[str, Any], work: Path) -> tuple[Path, dict[str, Any]]:
@@ -78,6 +85,7 @@ def build_variants(
         variants["olive-ai"] = minilm.onnx_runner("olive-ai", path, "olive-ai 0.13.0, same recipe")
     else:
         report.note(f"olive-ai skipped: no {incumbent.OLIVE_AI_VENV} (make -C bench venv-olive-ai creates it)")
+    report.note(SENTENCE_TRANSFORMERS_PEER)
     print("building: hand-tuned ONNX Runtime (tries each setting)", flush=True)
     settings = ort_hand_tuned.SETTINGS[:1] if args.smoke else ort_hand_tuned.SETTINGS
     reference_embeddings = reference.embeddings(minilm.tokenize(texts, 8))
