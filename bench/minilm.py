@@ -185,7 +185,7 @@ def search_recipe(smoke: bool, cosine_goal: float | None = None) -> dict[str, An
         similarity["goals"]["cosine_mean"] = {"threshold": cosine_goal}
     if smoke:
         dynamic = next(step for step in config["passes"]["quantize"] if step["type"] == "OnnxDynamicQuantization")
-        dynamic["search"] = {"exclude": [{"most_sensitive": 0}, {"most_sensitive": 1}], "smooth_quant": [False]}
+        dynamic["search"] = {"exclude": {"choices": [{"most_sensitive": 0}, {"most_sensitive": 1}], "ordered": True}, "smooth_quant": [False]}
         config["passes"]["quantize"] = [{**dynamic, "optional": True}]
         for data in config["data"].values():
             data["max_samples"] = 8

@@ -361,7 +361,8 @@ MOST_SENSITIVE = (0, 1, 2, 3, 4, 6, 8)
 
 def _int8_search(model: Model) -> list[dict[str, Any]]:
     """One step, dynamic or static: no node names, so it means the same for any model and exporter."""
-    exclude = [{"most_sensitive": k} for k in MOST_SENSITIVE]
+    # ordered: nevergrad steps between neighbouring K rather than treating them as unrelated
+    exclude = {"choices": [{"most_sensitive": k} for k in MOST_SENSITIVE], "ordered": True}
     static = {k: v for k, v in _static(model, []).items() if k not in ("nodes_to_exclude", "calibrate_method")}
     return [
         {

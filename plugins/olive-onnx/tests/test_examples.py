@@ -94,7 +94,7 @@ def test_text_classifier_search_keeps_accuracy_within_half_a_point(example_copy)
     workflow = json.loads((folder / "search.json").read_text())
     assert "nodes_to_exclude" not in json.dumps(workflow)
     for step in workflow["passes"]["quantize"]:
-        step["search"] = {"exclude": [{"most_sensitive": 0}, {"most_sensitive": 2}], "smooth_quant": [False]}
+        step["search"] = {"exclude": {"choices": [{"most_sensitive": 0}, {"most_sensitive": 2}], "ordered": True}, "smooth_quant": [False]}
         if step["type"] == "OnnxStaticQuantization":
             step["config"]["calibrate_method"] = "MinMax"
     for metric in workflow["metrics"]:

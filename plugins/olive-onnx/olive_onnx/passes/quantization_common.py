@@ -79,7 +79,8 @@ class QuantizationConfig(PassConfig):
     exclude: ExcludeConfig = Field(
         default_factory=ExcludeConfig,
         description="nodes kept in float by sensitivity, op type or position: {most_sensitive: K, op_types: [...], "
-        "first_layers: N, last_layers: N}; search K with passes.<step>.search.exclude: [{most_sensitive: 0}, ...]",
+        "first_layers: N, last_layers: N}; search K with passes.<step>.search.exclude: "
+        "{choices: [{most_sensitive: 0}, {most_sensitive: 2}, ...], ordered: true}",
     )
     smooth_quant: Annotated[bool, Searchable()] = Field(
         default=False,
