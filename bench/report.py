@@ -186,7 +186,17 @@ SECTIONS = (
     ("genai_speed", "Generation speed (`python bench/genai_speed.py`)", genai),
     ("optimize_vs_demo", "`olive optimize` vs the demo workflow (`python bench/optimize_vs_demo.py`)", optimize_vs_demo),
     ("dask_overhead", "Dask executor overhead (`python bench/dask_overhead.py`)", dask_overhead),
+    ("sensitivity_measures", "Sensitivity measures for `exclude.most_sensitive` (`python bench/sensitivity_measures.py`)", sensitivity),
 )
+
+
+def sensitivity(result: dict[str, Any]) -> str:
+    figures = result["figures"]
+    return (
+        f"MiniLM fused, {figures['nodes']} candidate nodes; the K top-ranked kept in float by ORT's dynamic "
+        "per-channel quantizer; cosine of the sentence embeddings against the FP32 model on the 64 example "
+        "sentences (mean / min); ranking time on this machine.\n\n" + figures["table"]
+    )
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:
