@@ -82,7 +82,7 @@ def overhead(result: dict[str, Any]) -> str:
 def search(result: dict[str, Any]) -> str:
     parts = []
     for name, figures in result["figures"].items():
-        unit = " ms" if name == "minilm" else ""
+        unit = " ms" if name.startswith("minilm") else ""
         reach = "the exact optimum" if figures.get("tolerance") == 0 else "the tolerance"
         measured = figures.get("measured")
         earlier = (
@@ -179,6 +179,15 @@ def dask_overhead(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def sensitivity(result: dict[str, Any]) -> str:
+    figures = result["figures"]
+    return (
+        f"MiniLM fused, {figures['nodes']} candidate nodes; the K top-ranked kept in float by ORT's dynamic "
+        "per-channel quantizer; cosine of the sentence embeddings against the FP32 model on the 64 example "
+        "sentences (mean / min); ranking time on this machine.\n\n" + figures["table"]
+    )
+
+
 SECTIONS = (
     ("minilm_quality", "Output model quality (`python bench/minilm_quality.py`)", quality),
     ("tool_overhead", "Tool overhead (`python bench/tool_overhead.py`)", overhead),
@@ -188,15 +197,6 @@ SECTIONS = (
     ("dask_overhead", "Dask executor overhead (`python bench/dask_overhead.py`)", dask_overhead),
     ("sensitivity_measures", "Sensitivity measures for `exclude.most_sensitive` (`python bench/sensitivity_measures.py`)", sensitivity),
 )
-
-
-def sensitivity(result: dict[str, Any]) -> str:
-    figures = result["figures"]
-    return (
-        f"MiniLM fused, {figures['nodes']} candidate nodes; the K top-ranked kept in float by ORT's dynamic "
-        "per-channel quantizer; cosine of the sentence embeddings against the FP32 model on the 64 example "
-        "sentences (mean / min); ranking time on this machine.\n\n" + figures["table"]
-    )
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:

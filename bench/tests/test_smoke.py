@@ -101,6 +101,15 @@ def test_dask_overhead(folders: dict[str, Path]) -> None:
     assert {"inline", "dask"} == set(result["figures"]["minilm"]["wall_s"])
 
 
+def test_sensitivity_measures(folders: dict[str, Path]) -> None:
+    result = run_smoke("sensitivity_measures.py", folders)
+    measures = result["figures"]["measures"]
+    assert set(measures) == {"one_at_a_time", "qdq_loss", "activation_range"}
+    for measure in measures.values():
+        assert [row["k"] for row in measure["rows"]] == [0, 1] and len(measure["top"]) == 12
+        assert measure["rows"][0]["cosine_mean"] == measures["qdq_loss"]["rows"][0]["cosine_mean"]  # K=0: the same model
+
+
 def test_readme_tables_render_from_the_results(folders: dict[str, Path], tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("before\n<!-- results:start -->\nSTALE-TABLES\n<!-- results:end -->\nafter\n")
