@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from olive_core.cli.progress import Progress, format_duration
-from olive_core.cli.report import ValueNames, varying_options
+from olive_core.cli.report import ValueNames, describe_point, flatten_point, varying_options
 from olive_core.engine.events import TrialDone, TrialPlan, planned_trials
 from olive_core.engine.result import CandidateResult, StepRecord
 from olive_core.evaluation.goals import GoalResult
@@ -211,6 +211,16 @@ def test_long_values_are_abbreviated_uniquely():
     shown = [names("q", "exclude", point["q"]["exclude"]) for point in points]
     assert shown[0] == "[]" and shown[3] == '["a"]'
     assert shown[1].startswith("[6 items]#") and shown[2].startswith("[6 items]#") and shown[1] != shown[2]
+
+
+def test_what_differs_inside_an_object_option_is_named_by_its_key():
+    """exclude {most_sensitive, measure, op_types, ...}: the K that differs is shown, not '{6 keys}'."""
+    exclude = {"measure": "one_at_a_time", "op_types": [], "first_layers": 0, "last_layers": 0, "nodes": []}
+    points = [flatten_point({"q": {"exclude": {**exclude, "most_sensitive": k}, "per_channel": True}}) for k in (0, 2)]
+    varying = varying_options(points)
+    assert varying == {"q": ["exclude.most_sensitive"]}
+    names = ValueNames(points, varying)
+    assert [describe_point(point, varying, names) for point in points] == ["q: exclude.most_sensitive=0", "q: exclude.most_sensitive=2"]
 
 
 # -- helpers -------------------------------------------------------------------------------------

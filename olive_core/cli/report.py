@@ -45,6 +45,22 @@ def varying_options(points: list[Point]) -> dict[str, list[str]]:
     return varying
 
 
+def flatten(config: dict[str, Any]) -> dict[str, Any]:
+    """An option whose value is an object (``exclude: {most_sensitive: 2, ...}``) as one option
+    per key (``exclude.most_sensitive``), so what differs inside it shows by name."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            flat.update({f"{key}.{inner}": item for inner, item in flatten(value).items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def flatten_point(point: Point) -> Point:
+    return {step: None if config is None else flatten(config) for step, config in point.items()}
+
+
 def skipped_sometimes(points: list[Point]) -> set[str]:
     """Optional steps some points run and others skip."""
     steps = {step for point in points for step in point}
@@ -118,7 +134,7 @@ def print_plan(console: Console, engine: Any, input_model: Any, plans: list[list
         return
     points: list[Point] = []
     for planned in plans:
-        ran = {p.step: p.config for p in planned}
+        ran = {p.step: flatten(p.config) for p in planned}
         points.append({s.name: ran.get(s.name) for s in steps})
     varying = varying_options(points)
     skippable = skipped_sometimes(points)
@@ -174,7 +190,8 @@ def _print_cached(console: Console, plans: list[list[Any]], steps: list[Any]) ->
 def _plan_line(planned: list[Any], point: Point, varying: dict[str, list[str]], names: ValueNames) -> str:
     parts = []
     for p in planned:
-        options = [f"{key}={names(p.step, key, p.config[key])}" for key in varying.get(p.step, []) if key in p.config]
+        config = flatten(p.config)
+        options = [f"{key}={names(p.step, key, config[key])}" for key in varying.get(p.step, []) if key in config]
         text = f"{p.step} [{', '.join(options)}]" if options else p.step
         parts.append(text + (" (cached)" if p.cached else ""))
     skipped = [step for step, config in point.items() if config is None]
@@ -195,10 +212,10 @@ def describe_candidates(candidates: list[CandidateResult], shown: list[Candidate
     """What sets each shown candidate apart: skipped steps and the options that vary."""
     if len(candidates) < 2:
         return {}
-    points = [c.point for c in candidates]
+    points = [flatten_point(c.point) for c in candidates]
     varying = varying_options(points)
     names = ValueNames(points, varying)
-    return {c.index: describe_point(c.point, varying, names) for c in shown}
+    return {c.index: describe_point(flatten_point(c.point), varying, names) for c in shown}
 
 
 def _goal_cell(value: str, candidate: CandidateResult, key: str) -> Text:

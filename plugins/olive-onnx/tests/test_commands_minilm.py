@@ -123,6 +123,23 @@ def test_optimize_makes_the_demo_workflows_best_model_with_its_similarity(defaul
     assert mine["values"]["size-mb"] == pytest.approx(theirs["values"]["size-mb"])
 
 
+def test_the_demo_workflow_makes_a_fused_int8_model_that_is_still_right(defaults: Any, work: Path) -> None:
+    """The README demo's workflow (fewer timing runs): fused, INT8, still right, loadable elsewhere."""
+    import onnx
+
+    demo, _ = defaults
+    values = best(demo)["metrics"]["values"]
+    assert values["similarity-cosine_mean"] >= 0.99 and values["similarity-cosine_min"] >= 0.97
+    assert values["size-mb"] < demo["input_model"]["metrics"]["values"]["size-mb"] / 3
+    fuse = next(m for m in demo["models"].values() if m["step"] == "fuse")
+    assert "Attention" in json.dumps(fuse["report"])
+    model_dir = work / "demo" / "model"
+    ops = {node.op_type for node in onnx.load(model_dir / "model.onnx").graph.node}
+    assert {"QAttention", "MatMulInteger"} & ops, ops
+    for name in ("config.json", "tokenizer.json", "1_Pooling/config.json"):
+        assert (model_dir / name).exists(), name  # tokenizer and config beside it
+
+
 def test_optimize_search_finds_the_best_of_the_minilm_search(searches: Any) -> None:
     reference, searched = searches
     assert made(searched, best(searched)) == made(reference, best(reference))
