@@ -185,6 +185,7 @@ def _without_executor(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 _managers: dict[str, OlivePluginManager] = {}
+_PLUGIN_VARIABLES = ("OLIVE_PLUGINS", "OLIVE_DISABLE_PLUGINS", "OLIVE_NO_ENTRY_POINTS", "OLIVE_STRICT_PLUGINS")
 _managers_lock = threading.Lock()
 
 
@@ -195,7 +196,9 @@ def _plugin_manager(recipe: dict[str, Any]) -> OlivePluginManager:
     since a worker may run several trials at once on threads."""
     from olive_core.plugins import create_plugin_manager
 
-    key = json.dumps(recipe, sort_keys=True)
+    # the plugin set also follows these variables (a thread pool in a test process may see them change)
+    environment = {name: os.environ.get(name) for name in _PLUGIN_VARIABLES}
+    key = json.dumps([recipe, environment], sort_keys=True)
     with _managers_lock:
         if key not in _managers:
             manager = create_plugin_manager(**recipe)
