@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from olive_core.cli.progress import Progress, format_duration
+from olive_core.cli.progress import Progress, format_against, format_duration
 from olive_core.cli.report import ValueNames, describe_point, flatten_point, varying_options
 from olive_core.engine.events import TrialDone, TrialPlan, planned_trials
 from olive_core.engine.result import CandidateResult, StepRecord
@@ -221,6 +221,12 @@ def test_what_differs_inside_an_object_option_is_named_by_its_key():
     assert varying == {"q": ["exclude.most_sensitive"]}
     names = ValueNames(points, varying)
     assert [describe_point(point, varying, names) for point in points] == ["q: exclude.most_sensitive=0", "q: exclude.most_sensitive=2"]
+
+
+def test_a_value_next_to_its_goal_shows_the_digits_that_set_it_apart():
+    assert format_against(0.989996, 0.99) == "0.989996"  # at 4 or 5 digits it would read "0.99"
+    assert format_against(0.99, 0.99) == "0.99"
+    assert format_against(0.99314, 0.99) == "0.9931"
 
 
 # -- helpers -------------------------------------------------------------------------------------

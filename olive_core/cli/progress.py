@@ -27,6 +27,16 @@ def format_value(value: float | None) -> str:
     return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
 
 
+def format_against(value: float, target: float) -> str:
+    """``value`` with the digits it takes to read apart from a goal's ``target`` it differs from
+    (0.98996 against a goal of 0.99, never "0.99 ... missed")."""
+    for digits in range(4, 16):
+        text = f"{value:.{digits}g}"
+        if value == target or text != f"{target:.{digits}g}":
+            return text
+    return repr(value)
+
+
 def format_duration(seconds: float) -> str:
     """``12.3s`` under a minute, else ``m:ss`` or ``h:mm:ss``."""
     if seconds < 60:
@@ -42,8 +52,10 @@ def key_metrics(evaluation: Evaluation, objectives: list[str]) -> str:
     for key in dict.fromkeys([*objectives, *evaluation.goals]):
         if key not in evaluation.values:
             continue
-        text = f"{key} {format_value(evaluation.values[key])}"
         goal = evaluation.goals.get(key)
+        value = evaluation.values[key]
+        shown = format_against(value, goal.target) if goal is not None and value is not None and abs(value) < 1e5 else format_value(value)
+        text = f"{key} {shown}"
         if goal is not None:
             bound = "<=" if evaluation.directions.get(key) == "min" else ">="
             text += f" (goal {bound} {format_value(goal.target)}: {'met' if goal.met else 'missed'})"
