@@ -7,7 +7,7 @@ paths are imported on first use, which keeps ``olive plugins`` cheap.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -304,4 +304,3 @@ class Registrar:
         self._registry.add(Component(self.kind, name, target, self.source))
 
 
-RegisterFn = Callable[[str, Any], None]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from olive_core import hookimpl
+from olive_core.registry import Registrar
 
 _LOADERS = "olive_core.evaluation.loaders"
 _POST = "olive_core.evaluation.postprocess"
@@ -12,7 +11,7 @@ _METRICS = "olive_core.evaluation.metrics"
 
 
 @hookimpl
-def register_data_components(register: Any) -> None:
+def register_data_components(register: Registrar) -> None:
     register("jsonl", f"{_LOADERS}.files:JsonlLoader")
     register("json", f"{_LOADERS}.files:JsonLoader")
     register("csv", f"{_LOADERS}.files:CsvLoader")
@@ -31,7 +30,7 @@ def register_data_components(register: Any) -> None:
 
 
 @hookimpl
-def register_metrics(register: Any) -> None:
+def register_metrics(register: Registrar) -> None:
     register("latency", f"{_METRICS}.latency:LatencyMetric")
     register("throughput", f"{_METRICS}.throughput:ThroughputMetric")
     register("accuracy", f"{_METRICS}.accuracy:AccuracyMetric")

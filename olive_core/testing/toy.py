@@ -23,6 +23,7 @@ from olive_core.models.model_type import ModelType, ModelTypeConfig
 from olive_core.passes.base import Pass, PassConfig, PassContext
 from olive_core.passes.searchable import Searchable
 from olive_core.tracking import Tracker, TrackerConfig
+from olive_core.registry import Registrar
 
 olive_plugin_api = "1.0"
 
@@ -343,23 +344,23 @@ class ToyTracker(Tracker):
 
 
 @hookimpl
-def register_trackers(register: Any) -> None:
+def register_trackers(register: Registrar) -> None:
     register("toy", ToyTracker)
 
 
 @hookimpl
-def register_metrics(register: Any) -> None:
+def register_metrics(register: Registrar) -> None:
     register("toy_objective", ToyObjectiveMetric)
     register("toy_ordered", ToyOrderedMetric)
 
 
 @hookimpl
-def register_model_types(register: Any) -> None:
+def register_model_types(register: Registrar) -> None:
     register("toy", ToyModelType)
 
 
 @hookimpl
-def register_passes(register: Any) -> None:
+def register_passes(register: Registrar) -> None:
     register("ToyScale", ToyScale)
     register("ToyRound", ToyRound)
     register("ToyFlaky", ToyFlaky)

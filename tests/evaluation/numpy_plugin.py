@@ -20,6 +20,7 @@ from olive_core.evaluation.metric import Metric, MetricContext
 from olive_core.models.handler import ModelHandler
 from olive_core.models.io_config import IoConfig
 from olive_core.models.model_type import ModelType, ModelTypeConfig
+from olive_core.registry import Registrar
 
 olive_plugin_api = "1.0"
 
@@ -141,16 +142,16 @@ class ReferenceGapMetric(Metric):
 
 
 @hookimpl
-def register_metrics(register: Any) -> None:
+def register_metrics(register: Registrar) -> None:
     register("output_range", f"{__name__}:OutputRangeMetric")
     register("reference_gap", f"{__name__}:ReferenceGapMetric")
 
 
 @hookimpl
-def register_model_types(register: Any) -> None:
+def register_model_types(register: Registrar) -> None:
     register("numpy_linear", f"{__name__}:LinearModelType")
 
 
 @hookimpl
-def register_data_components(register: Any) -> None:
+def register_data_components(register: Registrar) -> None:
     register("scale_field", f"{__name__}:ScaleField")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from olive_core import hookimpl
+from olive_core.registry import Registrar
 
 olive_plugin_api = "1.0"
 
 
 @hookimpl
-def register_passes(register: Any) -> None:
+def register_passes(register: Registrar) -> None:
     register("OnnxAddMetadata", "olive_example_plugin.metadata:OnnxAddMetadata")

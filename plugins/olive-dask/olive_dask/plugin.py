@@ -3,13 +3,12 @@ only when a run starts it)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import olive_core
+from olive_core.registry import Registrar
 
 olive_plugin_api = "1.0"
 
 
 @olive_core.hookimpl
-def register_executors(register: Any) -> None:
+def register_executors(register: Registrar) -> None:
     register("dask", "olive_dask.executor:DaskExecutor")

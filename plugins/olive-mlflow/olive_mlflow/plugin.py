@@ -3,13 +3,12 @@ when a run that names it starts)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from olive_core import hookimpl
+from olive_core.registry import Registrar
 
 olive_plugin_api = "1.0"
 
 
 @hookimpl
-def register_trackers(register: Any) -> None:
+def register_trackers(register: Registrar) -> None:
     register("mlflow", "olive_mlflow.tracker:MlflowTracker")

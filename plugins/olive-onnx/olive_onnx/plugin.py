@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import olive_core
+from olive_core.registry import Registrar
 
 olive_plugin_api = "1.0"
 
@@ -21,24 +20,24 @@ _PASSES = {
 
 
 @olive_core.hookimpl
-def register_passes(register: Any) -> None:
+def register_passes(register: Registrar) -> None:
     for name, target in _PASSES.items():
         register(name, target)
 
 
 @olive_core.hookimpl
-def register_model_types(register: Any) -> None:
+def register_model_types(register: Registrar) -> None:
     register("onnx", "olive_onnx.model:OnnxModelType")
 
 
 @olive_core.hookimpl
-def register_accelerators(register: Any) -> None:
+def register_accelerators(register: Registrar) -> None:
     register("gpu", "olive_onnx.accelerators:GPU")
     register("npu", "olive_onnx.accelerators:NPU")
 
 
 @olive_core.hookimpl
-def register_execution_providers(register: Any) -> None:
+def register_execution_providers(register: Registrar) -> None:
     from olive_onnx.accelerators import BUILT_IN_PROVIDERS
 
     for provider in BUILT_IN_PROVIDERS:
@@ -46,11 +45,11 @@ def register_execution_providers(register: Any) -> None:
 
 
 @olive_core.hookimpl
-def register_commands(register: Any) -> None:
+def register_commands(register: Registrar) -> None:
     for name in ("optimize", "quantize", "convert"):
         register(name, f"olive_onnx.cli:{name}")
 
 
 @olive_core.hookimpl
-def register_recipes(register: Any) -> None:
+def register_recipes(register: Registrar) -> None:
     register("onnx", "olive_onnx.recipes:OnnxRecipe")

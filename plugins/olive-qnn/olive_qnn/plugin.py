@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 from olive_core import hookimpl
-from olive_core.registry import RegisterFn
+from olive_core.registry import Registrar
 
 olive_plugin_api = "1.0"
 
 
 @hookimpl
-def register_execution_providers(register: RegisterFn) -> None:
+def register_execution_providers(register: Registrar) -> None:
     register("QNNExecutionProvider", "olive_qnn.provider:QNN")
 
 
 @hookimpl
-def register_passes(register: RegisterFn) -> None:
+def register_passes(register: Registrar) -> None:
     register("QnnPreprocess", "olive_qnn.passes.preprocess:QnnPreprocess")
     register("QnnQuantization", "olive_qnn.passes.quantization:QnnQuantization")
     register("QnnContextBinary", "olive_qnn.passes.context_binary:QnnContextBinary")
 
 
 @hookimpl
-def register_metrics(register: RegisterFn) -> None:
+def register_metrics(register: Registrar) -> None:
     register("npu_coverage", "olive_qnn.coverage:NpuCoverageMetric")
 
 
 @hookimpl
-def register_recipes(register: RegisterFn) -> None:
+def register_recipes(register: Registrar) -> None:
     register("qnn-npu", "olive_qnn.recipe:NpuRecipe")

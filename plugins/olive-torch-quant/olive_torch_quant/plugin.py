@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from olive_core import hookimpl
-from olive_core.registry import RegisterFn
+from olive_core.registry import Registrar
 
 from olive_torch_quant.quiet import install_filters
 
@@ -22,6 +22,6 @@ PASSES = {
 
 
 @hookimpl
-def register_passes(register: RegisterFn) -> None:
+def register_passes(register: Registrar) -> None:
     for name, target in PASSES.items():
         register(name, target)
