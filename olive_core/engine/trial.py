@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.cache.backend import CacheBackend
 from olive_core.config.resolved import ResolvedWorkflow
+from olive_core.engine.prepare import open_cache, resolve_raw_workflow
 from olive_core.engine.result import CandidateResult, StepRecord
 from olive_core.engine.steps import StepRunner
 from olive_core.models.handler import ModelHandler
@@ -208,8 +209,6 @@ def _plugin_manager(recipe: dict[str, Any]) -> OlivePluginManager:
 
 
 def _run_trial(request: TrialRequest) -> TrialOutcome:
-    from olive_core.engine.api import open_cache, resolve_raw_workflow
-
     manager = _plugin_manager(request.manager_recipe)
     workflow = resolve_raw_workflow(_without_executor(request.raw_workflow), manager, request.source, Path(request.base_dir))
     cache = open_cache(workflow, request.cache_dir)
