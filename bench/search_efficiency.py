@@ -13,7 +13,8 @@ same measurement of a given model: they differ in where they look, not in timing
 feasible points of the exhaustive run: the toy's optimum is 0, so a gap relative to the optimum
 itself would be undefined. For MiniLM the table also shows best-found latency / optimum. A trial
 is a point run: nevergrad's repeats are told their score without running (they count against
-its budget, not as trials), so every strategy is charged for distinct points only.
+its budget, not as trials), so every strategy is charged for distinct points only; nevergrad
+runs with its default budget, which follows ``max_trials``.
 
 Running some problems keeps the others' figures from the previous results file, each with the
 run that measured it (``measured``).
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from olive_core.search.nevergrad import PROPOSALS_PER_TRIAL
 
 STRATEGIES = ("exhaustive", "random", "nevergrad:NGOpt", "nevergrad:TwoPointsDE", "nevergrad:DiscreteOnePlusOne")
 #: the ordered problem: each nevergrad optimizer with ordered choices (default) and categorical ones
@@ -158,7 +160,8 @@ def run_search(problem: Problem, strategy: str, seed: int, work: Path, cache: Pa
     if kind != "exhaustive":
         search["max_trials"] = problem.budget
     if optimizer:
-        search["config"] = {"optimizer": optimizer, "budget": problem.budget}
+        # no budget: nevergrad's default follows max_trials (PROPOSALS_PER_TRIAL proposals a trial)
+        search["config"] = {"optimizer": optimizer}
         if encoding:  # how ordered choices reach nevergrad (scalar, transition, categorical)
             search["config"]["ordered_choices"] = encoding
     config["search"] = search
@@ -319,7 +322,8 @@ def print_problem(name: str, figures: dict[str, Any], tolerance: float, unit: st
     print(
         f"\n{name}: {figures['space_size']} points ({figures['feasible_points']} feasible), optimum "
         f"{figures['optimum']:.4g}{unit}, worst feasible {figures['worst_feasible']:.4g}{unit}; "
-        f"random and nevergrad ran up to {budget} trials per seed (nevergrad: {budget} proposals, repeats not run)"
+        f"random and nevergrad ran up to {budget} trials per seed (nevergrad: its default budget of "
+        f"{PROPOSALS_PER_TRIAL * budget} proposals, repeats not run)"
     )
     print(text)
     return text

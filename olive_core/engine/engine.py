@@ -233,7 +233,7 @@ class Engine:
             )
         keys = objective_keys(search.objectives, [f"{m.name}-{s}" for m in self.workflow.metrics for s in m.sub_metrics])
         if self.workflow.search is not None:
-            strategy = self.workflow.search.cls(space, self.workflow.search.config, seed=search.seed)
+            strategy = self.workflow.search.cls(space, self.workflow.search.config, seed=search.seed, max_trials=search.max_trials)
         else:
             strategy = ExhaustiveSearch(space, None)
         total = planned_trials(strategy.planned_trials(), search.max_trials, len(self.workflow.accelerators))

@@ -11,7 +11,10 @@ objectives the engine itself keeps the Pareto front of every trial.
 A point nevergrad proposes again is not run again: the optimizer is told the score it already
 has (or, while that trial runs, when its result comes), and the repeat counts against
 ``budget``, so a search that keeps re-proposing ends when its budget is spent. ``max_trials``
-counts trials run; a finite space ends once every point was tried.
+counts trials run; a finite space ends once every point was tried. On a small discrete space
+most of nevergrad's late proposals are repeats, so the default budget follows ``max_trials``
+(``PROPOSALS_PER_TRIAL`` proposals per trial): a fixed 50 ended such searches before
+``max_trials`` distinct points had run.
 """
 
 from __future__ import annotations
@@ -28,15 +31,21 @@ from olive_core.search.strategy import SearchStrategy, SearchStrategyConfig
 
 #: the loss told for a failed trial: worse than any real score
 FAILED_LOSS = 1e12
+#: proposals allowed per trial of ``search.max_trials`` when ``budget`` is not set (repeats are
+#: told without running; bench/search_efficiency.py measures how far the budget reaches)
+PROPOSALS_PER_TRIAL = 4
+#: the budget when neither ``budget`` nor ``search.max_trials`` is set
+DEFAULT_BUDGET = 50
 
 
 class NevergradConfig(SearchStrategyConfig):
     optimizer: str = Field(default="NGOpt", description="nevergrad optimizer name, e.g. NGOpt, TwoPointsDE, OnePlusOne, Portfolio")
-    budget: int = Field(
-        default=50,
+    budget: int | None = Field(
+        default=None,
         ge=1,
         le=1_000_000,
-        description="points the optimizer may propose, repeats included (search.max_trials still stops the run)",
+        description=f"points the optimizer may propose, repeats included (search.max_trials still stops the run); "
+        f"default {PROPOSALS_PER_TRIAL} x search.max_trials, or {DEFAULT_BUDGET} without it",
     )
     num_workers: int = Field(
         default=1, ge=1, le=256, description="points asked before results come back (parallel trials)"
@@ -57,6 +66,13 @@ def _import_nevergrad() -> Any:
             hint="pip install 'olive-core[search]'",
         ) from exc
     return nevergrad
+
+
+def proposal_budget(budget: int | None, max_trials: int | None) -> int:
+    """The proposals a search may make: ``budget`` when set, else enough for ``max_trials`` distinct trials."""
+    if budget is not None:
+        return budget
+    return DEFAULT_BUDGET if max_trials is None else PROPOSALS_PER_TRIAL * max_trials
 
 
 class _OrderedIndex:
@@ -94,9 +110,10 @@ class NevergradSearch(SearchStrategy):
 
     Config = NevergradConfig
 
-    def __init__(self, space: Any, config: NevergradConfig | None = None, seed: int = 0) -> None:
-        super().__init__(space, config or NevergradConfig(), seed)
+    def __init__(self, space: Any, config: NevergradConfig | None = None, seed: int = 0, max_trials: int | None = None) -> None:
+        super().__init__(space, config or NevergradConfig(), seed, max_trials)
         ng = _import_nevergrad()
+        self.budget = proposal_budget(self.config.budget, max_trials)
         self._variables = variables(space)
         self._size = space.size()
         #: scores told, by point: a repeat is answered from here
@@ -124,12 +141,12 @@ class NevergradSearch(SearchStrategy):
                 hint=did_you_mean(self.config.optimizer, list(ng.optimizers.registry)) or "see nevergrad's optimizer list",
             )
         optimizer_class = ng.optimizers.registry[self.config.optimizer]
-        self._optimizer = optimizer_class(parametrization=parametrization, budget=self.config.budget, num_workers=self.config.num_workers)
+        self._optimizer = optimizer_class(parametrization=parametrization, budget=self.budget, num_workers=self.config.num_workers)
 
     def planned_trials(self) -> int | None:
         if self._optimizer is None:
             return 1
-        return min(self.config.budget, self._size) if self._size is not None else self.config.budget
+        return min(self.budget, self._size) if self._size is not None else self.budget
 
     def _point(self, candidate: Any) -> Point:
         values = dict(candidate.value)
@@ -143,7 +160,7 @@ class NevergradSearch(SearchStrategy):
                 return None
             self._single_done = True
             return assemble(self.space, {})
-        while self._asked < self.config.budget:
+        while self._asked < self.budget:
             if self._size is not None and len(self._known) + len(self._pending) >= self._size:
                 return None  # every point of a finite space has been tried (or is running)
             self._asked += 1

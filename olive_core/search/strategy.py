@@ -25,10 +25,12 @@ class SearchStrategy(ABC):
 
     Config: ClassVar[type[SearchStrategyConfig]] = SearchStrategyConfig
 
-    def __init__(self, space: SearchSpace, config: Any, seed: int = 0) -> None:
+    def __init__(self, space: SearchSpace, config: Any, seed: int = 0, max_trials: int | None = None) -> None:
         self.space = space
         self.config = config
         self.seed = seed
+        #: the run's ``search.max_trials`` (None: no cap), for a strategy that plans its effort by it
+        self.max_trials = max_trials
 
     @abstractmethod
     def ask(self) -> Point | None:

@@ -19,7 +19,7 @@ import pytest
 from olive_core.engine.api import run
 from olive_core.passes.base import PassConfig
 from olive_core.passes.searchable import SearchDimension, Searchable, search_space
-from olive_core.search.nevergrad import NevergradConfig, NevergradSearch
+from olive_core.search.nevergrad import DEFAULT_BUDGET, PROPOSALS_PER_TRIAL, NevergradConfig, NevergradSearch
 from olive_core.search.random import RandomSearch
 from olive_core.search.space import SearchSpace, StepSpace
 from olive_core.testing.toy import ORDERED_OPTIMUM, ToyOrderedConfig, ordered_loss
@@ -91,6 +91,39 @@ def test_the_engine_runs_the_trials_the_replay_counts(write_workflow, toy_manage
     result = run(path, manager=toy_manager)
     losses = [c.evaluation.values["ordered-loss"] for c in sorted(result.candidates, key=lambda c: c.index)]
     assert len(losses) == expected and losses[-1] == 0 and 0 not in losses[:-1]
+    assert result.best_candidates[0].point["knobs"] == ORDERED_OPTIMUM
+
+
+def _trials_run(strategy: NevergradSearch, max_trials: int) -> int:
+    trials = 0
+    while trials < max_trials and (point := strategy.ask()) is not None:
+        trials += 1
+        strategy.tell(point, (-ordered_loss(**point["knobs"]),))
+    return trials
+
+
+def test_the_default_budget_follows_max_trials():
+    space = _ordered_space()
+    assert NevergradSearch(space, NevergradConfig(), seed=0, max_trials=40).budget == PROPOSALS_PER_TRIAL * 40
+    assert NevergradSearch(space, NevergradConfig(), seed=0).budget == DEFAULT_BUDGET
+    assert NevergradSearch(space, NevergradConfig(budget=7), seed=0, max_trials=40).budget == 7
+
+
+@pytest.mark.parametrize("seed", [0, 8])
+def test_max_trials_distinct_points_run_without_a_budget_set(seed):
+    # NGOpt re-proposes often on these 169 points: 50 proposals ran only 26-31 distinct trials of 40
+    assert _trials_run(NevergradSearch(_ordered_space(), NevergradConfig(budget=50), seed), 40) < 40
+    assert _trials_run(NevergradSearch(_ordered_space(), NevergradConfig(), seed, max_trials=40), 40) == 40
+
+
+def test_the_engine_tells_the_strategy_its_max_trials(write_workflow, toy_manager):
+    path = write_workflow(
+        passes={"knobs": {"type": "ToyOrdered"}},
+        metrics=[{"name": "ordered", "type": "toy_ordered"}],
+        search={"strategy": "nevergrad", "max_trials": 40, "seed": 8},
+    )
+    result = run(path, manager=toy_manager)
+    assert len(result.candidates) == 40  # with the old fixed budget of 50 proposals: 29
     assert result.best_candidates[0].point["knobs"] == ORDERED_OPTIMUM
 
 
