@@ -21,6 +21,7 @@ from olive_core.models.hashing import hash_json, hash_path
 from olive_core.models.io_config import IoConfig
 from olive_core.models.model_type import InferenceSession, ModelType, ModelTypeConfig
 from olive_core.redaction import is_secret_key
+from olive_torch.hf_config import hub_file, is_hub_handle, read_json
 from olive_torch.io import DEFAULT_BATCH_SIZE, DEFAULT_SEQUENCE_LENGTH, hf_io_config
 from olive_torch.paths import escaping_links, inside, is_inside
 from olive_torch.tasks import Task
@@ -60,6 +61,11 @@ SUPPORT_FILES = (
 )
 
 
+def architecture_attributes(hf_config: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`ARCHITECTURE_KEYS` values a config.json holds, as a handle's attributes carry them."""
+    return {key: hf_config[key] for key in ARCHITECTURE_KEYS if key in hf_config}
+
+
 class HfModelConfig(ModelTypeConfig):
     """``input_model.config`` of an `hf` model."""
 
@@ -89,43 +95,6 @@ class HfModelConfig(ModelTypeConfig):
     sequence_length: int = Field(
         default=DEFAULT_SEQUENCE_LENGTH, ge=1, le=1_048_576, description="sequence length of the dummy inputs"
     )
-
-
-def is_hub_handle(handle: ModelHandler) -> bool:
-    return bool(handle.attributes.get("hub_id"))
-
-
-def read_hf_config(handle: ModelHandler) -> dict[str, Any]:
-    """The model's config.json contents, from its folder or (for a hub id) the hub cache."""
-    if is_hub_handle(handle):
-        return _read_json(_hub_file(handle.path, "config.json", handle.attributes.get("revision")))
-    return _read_json(Path(handle.path) / "config.json")
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelLoadError(
-            f"'{path}' cannot be read as JSON: {exc}", hint="restore the file from the model's original source"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ModelLoadError(f"'{path}' holds a JSON {type(data).__name__}, not an object")
-    return data
-
-
-def _hub_file(repo_id: str, filename: str, revision: str | None) -> Path:
-    try:
-        from huggingface_hub import hf_hub_download
-
-        return Path(hf_hub_download(repo_id, filename, revision=revision))
-    except Exception as exc:  # offline, unknown repo, missing file, network: all the same to the user
-        raise ModelLoadError(
-            f"'{repo_id}' is neither a local folder nor a hub model whose {filename} can be fetched: "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-            hint="check the path (relative paths start at the workflow's folder), or the hub id, "
-            "network access and HF_HUB_OFFLINE",
-        ) from exc
 
 
 def refuse_remote_code(config: dict[str, Any], where: str, trust_remote_code: bool) -> None:
@@ -208,14 +177,14 @@ class HfModelType(ModelType):
         hub_id = not folder.exists() and bool(_HUB_ID.match(config.model_path))
         if hub_id:
             path = config.model_path
-            hf_config = _read_json(_hub_file(path, "config.json", config.revision))
+            hf_config = read_json(hub_file(path, "config.json", config.revision))
         else:
             path = str(folder.resolve())
             hf_config = self._read_local_config(name, folder)
         refuse_remote_code(hf_config, f"{path}/config.json", config.trust_remote_code)
         if not hub_id and (folder / "tokenizer_config.json").is_file():
             refuse_remote_code(
-                _read_json(folder / "tokenizer_config.json"), f"{path}/tokenizer_config.json", config.trust_remote_code
+                read_json(folder / "tokenizer_config.json"), f"{path}/tokenizer_config.json", config.trust_remote_code
             )
         io_config = hf_io_config(hf_config, config.task, config.batch_size, config.sequence_length, config.io_config)
         attributes = {
@@ -224,7 +193,7 @@ class HfModelType(ModelType):
             "trust_remote_code": config.trust_remote_code,
             "load_kwargs": dict(config.load_kwargs),
             "hub_id": hub_id,
-            **{key: hf_config[key] for key in ARCHITECTURE_KEYS if key in hf_config},
+            **architecture_attributes(hf_config),
         }
         return ModelHandler(type="hf", path=path, io_config=io_config, attributes=attributes)
 
@@ -247,7 +216,7 @@ class HfModelType(ModelType):
                 f"{name}: '{links[0]}' in the model folder is a symlink to '{links[0].resolve()}', outside it",
                 hint="replace the link with the file it points to (cp -L), or remove it",
             )
-        return _read_json(folder / "config.json")
+        return read_json(folder / "config.json")
 
     def runs_on(self, accelerator: AcceleratorSpec) -> bool:
         """The torch runtime runs on the CPU and CUDA GPUs (not on an NPU's provider)."""

@@ -15,6 +15,7 @@ from olive_core.errors import ConfigError, ModelLoadError
 from olive_core.models.handler import ModelHandler
 from olive_core.models.io_config import IoConfig
 
+from olive_torch.hf_config import read_hf_config
 from olive_torch.tasks import BATCH_AXIS, SEQUENCE_AXIS, TASKS
 
 if TYPE_CHECKING:
@@ -68,8 +69,6 @@ def resolve_io_config(handle: ModelHandler) -> IoConfig:
     if handle.io_config is not None:
         return handle.io_config
     if handle.type == "hf":
-        from olive_torch.hf_model import read_hf_config
-
         return hf_io_config(read_hf_config(handle), handle.attributes.get("task", "feature-extraction"))
     if handle.attributes.get("model_format") == "exported_program":
         return exported_program_io_config(Path(handle.path))
