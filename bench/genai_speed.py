@@ -64,21 +64,16 @@ def make_hf_model(folder: Path, shape: dict[str, Any]) -> None:
 def ours(precision: str, hf_folder: Path, work: Path) -> tuple[Path, dict[str, Any]]:
     """GenAIModelBuilder with its defaults and this precision, through olive_core.run; the model's
     folder, and how long the run and the pass took (the pass is "cached" when work/ kept it)."""
-    from olive_core.engine.api import run
-
     logging.getLogger("olive_core").setLevel(logging.WARNING)
     workflow = {
         "input_model": {"type": "hf", "config": {"model_path": str(hf_folder), "task": "text-generation"}},
         "passes": {"build": {"type": "GenAIModelBuilder", "config": {"precision": precision}}},
         "engine": {"log_level": "warning", "evaluate_input_model": False},
     }
-    start = time.perf_counter()
-    result = run(workflow, output_dir=work / f"ours-{precision}", cache_dir=work / "cache")
-    if not result.ok:
-        raise RuntimeError(f"ours-{precision}: the workflow produced no model")
+    result, seconds = harness.run_ours(f"ours-{precision}", workflow, work)
     folder = next(iter(result.written))
     step = next(record for record in result.steps.values() if record.step == "build")
-    made = {"seconds": time.perf_counter() - start, "pass": step.status, "pass_seconds": step.seconds}
+    made = {"seconds": seconds, "pass": step.status, "pass_seconds": step.seconds}
     return work / f"ours-{precision}" / folder, made
 
 
@@ -121,11 +116,9 @@ def measure(
     then ``repeats`` timed ones. harness.interleave times whole calls; here one call yields
     three figures, so the same rotation is written out.
     """
-    names = list(models)
     figures = {name: {"ttft_ms": harness.Timings(), "decode_tps": harness.Timings(), "total_ms": harness.Timings()}
-               for name in names}  # fmt: skip
-    for index in range(rounds):
-        order = names[index % len(names) :] + names[: index % len(names)]
+               for name in models}  # fmt: skip
+    for order in harness.rotations(list(models), rounds):
         for name in order:
             model = models[name]
             for _ in range(warmup):
@@ -235,10 +228,6 @@ def main() -> int:
     return 0
 
 
-def ratio_cell(ratio: dict[str, float]) -> str:
-    return f"{ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f})"
-
-
 def render_table(variants: dict[str, dict[str, Any]]) -> str:
     headers = ["variant", "TTFT p50 ms", "TTFT spread", "decode tok/s p50", "tok/s p10", "tok/s spread",
                "TTFT x PyTorch", "decode x PyTorch", "same tokens as PyTorch", "MiB"]  # fmt: skip
@@ -249,7 +238,7 @@ def render_table(variants: dict[str, dict[str, Any]]) -> str:
         rows.append([
             name, own["ttft_ms"]["p50"], f"{own['ttft_ms']['spread_pct']:.0f}%", decode["p50"],
             decode["p10"],
-            f"{decode['spread_pct']:.0f}%", ratio_cell(own["ttft_speedup"]), ratio_cell(own["decode_speedup"]),
+            f"{decode['spread_pct']:.0f}%", harness.ratio_text(own["ttft_speedup"]), harness.ratio_text(own["decode_speedup"]),
             f"{tokens['share']:.0%}" + (f" (first differs at {tokens['first_divergence']})" if tokens["first_divergence"] is not None else ""),
             own["mib"],
         ])  # fmt: skip

@@ -84,6 +84,11 @@ def spread_pct(values: Sequence[float]) -> float:
     return 100.0 * (max(values) - min(values)) / middle if middle else 0.0
 
 
+def rotations(names: list[str], rounds: int) -> list[list[str]]:
+    """The order of each round: round i starts with the i-th name, so no variant is always first."""
+    return [names[index % len(names) :] + names[: index % len(names)] for index in range(rounds)]
+
+
 def interleave(
     variants: dict[str, Callable[[], object]],
     rounds: int,
@@ -96,10 +101,8 @@ def interleave(
     Each variant gets ``warmup`` untimed calls at the start of every round (caches, thread
     pools and allocators settle again after the other variants ran), then ``repeats`` timed ones.
     """
-    names = list(variants)
-    results = {name: Timings() for name in names}
-    for index in range(rounds):
-        order = names[index % len(names) :] + names[: index % len(names)]
+    results = {name: Timings() for name in variants}
+    for index, order in enumerate(rotations(list(variants), rounds)):
         for name in order:
             call = variants[name]
             for _ in range(warmup):
@@ -124,6 +127,28 @@ def paired_ratio(numerator: Timings, denominator: Timings) -> dict[str, float]:
         float(np.median(a)) / float(np.median(b)) for a, b in zip(numerator.rounds, denominator.rounds) if a and b
     ]
     return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios), "rounds": ratios}
+
+
+def ratio_text(ratio: dict[str, float]) -> str:
+    """A paired ratio as the tables write it: median, then the rounds' range."""
+    return f"{ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f})"
+
+
+def range_text(stats: dict[str, float]) -> str:
+    """min-max of a summary, as the tables write it."""
+    return f"{stats['min']:.2f}-{stats['max']:.2f}"
+
+
+def run_ours(name: str, config: dict[str, Any], work: Path, manager: Any = None) -> tuple[Any, float]:
+    """One of our workflows through olive_core.run, output in ``work/name`` and cache in
+    ``work/cache``; returns the result and its wall seconds, and raises when no model came out."""
+    from olive_core.engine.api import run
+
+    start = time.perf_counter()
+    result = run(config, output_dir=work / name, cache_dir=work / "cache", manager=manager)
+    if not result.ok:
+        raise RuntimeError(f"{name}: the workflow produced no model")
+    return result, time.perf_counter() - start
 
 
 def time_command(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:

@@ -40,19 +40,14 @@ SENTENCE_TRANSFORMERS_PEER = (
 
 def ours(name: str, config: dict[str, Any], work: Path) -> tuple[Path, dict[str, Any]]:
     """Run one of our workflows through olive_core.run; returns the best model and how it was made."""
-    from olive_core.engine.api import run
-
     # the search's failed trials (both quantizers applied) are expected; they are in run.json
     logging.getLogger("olive_core.engine.trial").setLevel(logging.CRITICAL)
-    start = time.perf_counter()
-    result = run(config, output_dir=work / name, cache_dir=work / "cache")
-    if not result.ok:
-        raise RuntimeError(f"{name}: the workflow produced no model")
+    result, seconds = harness.run_ours(name, config, work)
     best = result.best_candidates[0]
     folder = next(f for f, index in result.written.items() if index == best.index and f.startswith("model"))
     path = work / name / folder / "model.onnx"
     metrics = best.evaluation.values if best.evaluation is not None else None
-    return path, {"point": best.point, "seconds": time.perf_counter() - start, "engine_metrics": metrics}
+    return path, {"point": best.point, "seconds": seconds, "engine_metrics": metrics}
 
 
 def build_variants(

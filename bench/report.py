@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import harness
 from harness import BENCH, RESULTS
 from search_efficiency import describe_point
 
@@ -45,9 +46,7 @@ def quality(result: dict[str, Any]) -> str:
         for name, own in variants.items():
             if name in ("pytorch-fp32", "olive-ai"):
                 continue
-            cells = [f"{s} {own[f'{s}_speedup_vs_olive_ai']['median']:.2f}x "
-                     f"({own[f'{s}_speedup_vs_olive_ai']['min']:.2f}-{own[f'{s}_speedup_vs_olive_ai']['max']:.2f})"
-                     for s in ("b1", "b8")]  # fmt: skip
+            cells = [f"{s} {harness.ratio_text(own[f'{s}_speedup_vs_olive_ai'])}" for s in ("b1", "b8")]
             lines.append(f"- {name}: {', '.join(cells)}")
         lines.append("")
     made = figures.get("how_made", {})
@@ -71,8 +70,11 @@ def quality(result: dict[str, Any]) -> str:
                     f"| {name} | {tried['cosine_mean']:.4f} | {tried['cosine_min']:.4f} | {tried['screen_b8_p50_ms']:.1f} |"
                 )
         lines.append("")
-    lines += ["Targets:", ""] + [f"- {line}" for line in figures["targets"]]
-    return "\n".join(lines)
+    return "\n".join(lines + target_lines(figures))
+
+
+def target_lines(figures: dict[str, Any]) -> list[str]:
+    return ["Targets:", ""] + [f"- {line}" for line in figures["targets"]]
 
 
 def overhead(result: dict[str, Any]) -> str:
@@ -136,13 +138,11 @@ def genai(result: dict[str, Any]) -> str:
         lines.append("")
         for name, own in vs_hand:
             lines.append(
-                f"- {name}: decode tokens/s {own['decode_vs_hand']['median']:.2f}x "
-                f"({own['decode_vs_hand']['min']:.2f}-{own['decode_vs_hand']['max']:.2f}), time to first token "
-                f"{own['ttft_vs_hand']['median']:.2f}x ({own['ttft_vs_hand']['min']:.2f}-{own['ttft_vs_hand']['max']:.2f})"
+                f"- {name}: decode tokens/s {harness.ratio_text(own['decode_vs_hand'])}, "
+                f"time to first token {harness.ratio_text(own['ttft_vs_hand'])}"
             )
         lines.append("")
-    lines += ["Targets:", ""] + [f"- {line}" for line in figures["targets"]]
-    return "\n".join(lines)
+    return "\n".join(lines + target_lines(figures))
 
 
 def optimize_vs_demo(result: dict[str, Any]) -> str:

@@ -6,9 +6,11 @@
   exporter olive-ai has to use, so the exporters' cost is visible apart from the tools';
 - wall time of a fully cached rerun of ours (same workflow, same cache), and of the demo
   workflow with its metrics (full setting only);
-- installed size of core alone, core + olive-onnx, and olive-ai[cpu]: the dependency closure of
-  each, summed from the installed files (our own distributions from their built wheels, since
-  they are installed editable here).
+- installed size of core alone, core[search], core + olive-onnx, core[search] + olive-onnx and
+  olive-ai[cpu]: the dependency closure of each, summed from the installed files (our own
+  distributions from their built wheels, since they are installed editable here). The like-for-like
+  pair is core[search] + olive-onnx against olive-ai[cpu]: both carry a search library, torch,
+  transformers, ONNX and ONNX Runtime.
 
 Every figure comes from fresh subprocesses, interleaved round by round.
 
@@ -33,6 +35,8 @@ import harness
 import incumbent
 import minilm
 
+#: our set that compares like with like to olive-ai[cpu]
+LIKE_OLIVE_AI = "core[search] + olive-onnx"
 OUR_DISTRIBUTIONS = {"olive-core": harness.REPO, "olive-torch": harness.REPO / "plugins" / "olive-torch",
                      "olive-onnx": harness.REPO / "plugins" / "olive-onnx"}  # fmt: skip
 
@@ -254,6 +258,9 @@ def sizes() -> dict[str, Any]:
         "core alone": ["olive-core"],
         "core[search]": ["olive-core[search]"],
         "core + olive-onnx": ["olive-core", "olive-onnx"],
+        # what olive-ai[cpu] holds: a search library (optuna there, nevergrad here), torch,
+        # transformers, ONNX and ONNX Runtime; this is the row to hold against it
+        LIKE_OLIVE_AI: ["olive-core[search]", "olive-onnx"],
     }
     figures = {label: _size_of(closure(roots, built=built)) for label, roots in sets.items()}
     if incumbent.available():
@@ -275,31 +282,23 @@ def _size_of(each: dict[str, int]) -> dict[str, Any]:
 
 
 def print_tables(figures: dict[str, Any]) -> str:
-    rows = []
-    for name, stats in figures["startup"].items():
-        rows.append(
-            [f"`olive --help`, {name}", stats["median"], f"{stats['min']:.2f}-{stats['max']:.2f}", len(stats["runs"])]
-        )
+    timed = [(f"`olive --help`, {name}", stats) for name, stats in figures["startup"].items()]
     for kind in ("cold", "cached_rerun"):
-        for name, stats in figures["workflow"][kind].items():
-            label = "cold workflow" if kind == "cold" else "fully cached rerun"
-            rows.append(
-                [f"{label}, {name}", stats["median"], f"{stats['min']:.2f}-{stats['max']:.2f}", len(stats["runs"])]
-            )
+        label = "cold workflow" if kind == "cold" else "fully cached rerun"
+        timed += [(f"{label}, {name}", stats) for name, stats in figures["workflow"][kind].items()]
     if "demo" in figures:
-        stats = figures["demo"]["rerun"]
-        rows.append(
-            [
-                "fully cached rerun, ours, demo workflow with metrics",
-                stats["median"],
-                f"{stats['min']:.2f}-{stats['max']:.2f}",
-                len(stats["runs"]),
-            ]
-        )
+        timed.append(("fully cached rerun, ours, demo workflow with metrics", figures["demo"]["rerun"]))
+    rows = [[label, stats["median"], harness.range_text(stats), len(stats["runs"])] for label, stats in timed]
     text = harness.table(["what", "median s", "min-max s", "runs"], rows)
     size_rows = [[label, stats["mib"], stats["distributions"], ", ".join(f"{k} {v}" for k, v in stats["largest_mib"].items())]
                  for label, stats in figures["size"].items()]  # fmt: skip
     text += "\n\n" + harness.table(["installed", "MiB", "distributions", "largest (MiB)"], size_rows)
+    ours, theirs = figures["size"].get(LIKE_OLIVE_AI), figures["size"].get("olive-ai[cpu]")
+    if ours and theirs:
+        text += (
+            f"\n\nLike for like ({LIKE_OLIVE_AI} vs olive-ai[cpu], each with a search library, torch, transformers, "
+            f"ONNX and ONNX Runtime): {ours['mib']:.0f} MiB vs {theirs['mib']:.0f} MiB ({ours['mib'] / theirs['mib']:.2f}x)"
+        )
     print("\n" + text)
     return text
 
