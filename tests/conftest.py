@@ -1,18 +1,18 @@
-"""Shared fixtures for core tests: the toy plugin (a real model type and passes) and workflows."""
+"""Shared fixtures for core tests: the toy plugin (a real model type and passes) and workflows.
+
+Thin wrappers of olive_core.testing.workflows, which tests import by name.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from olive_core.plugins import OlivePluginManager, create_plugin_manager
-from olive_core.testing.toy import write_toy_model
-
-TOY = "olive_core.testing.toy"
+from olive_core.plugins import OlivePluginManager
+from olive_core.testing import workflows
 
 
 @pytest.fixture(autouse=True)
@@ -26,23 +26,18 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 @pytest.fixture
 def invoke(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """``olive ARGS...`` through click's CliRunner, with the toy plugin installed."""
-    from click.testing import CliRunner
-
-    from olive_core.cli.main import cli
-
-    monkeypatch.setenv("OLIVE_PLUGINS", TOY)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)
+    monkeypatch.setenv("OLIVE_PLUGINS", workflows.TOY)
+    return workflows.invoke_olive
 
 
 @pytest.fixture
 def toy_manager() -> OlivePluginManager:
-    return create_plugin_manager(extra_plugins=[TOY])
+    return workflows.toy_manager()
 
 
 @pytest.fixture
 def toy_model(tmp_path: Path) -> Path:
-    return write_toy_model(tmp_path / "input" / "weights.json", [[1.23456, -2.5], [0.125, 3.75]], [0.5, -0.25])
+    return workflows.write_toy_input(tmp_path)
 
 
 @pytest.fixture
@@ -50,17 +45,6 @@ def write_workflow(tmp_path: Path, toy_model: Path) -> Callable[..., Path]:
     """Write a toy workflow file; keyword arguments replace top-level sections."""
 
     def write(name: str = "workflow.json", **sections: Any) -> Path:
-        workflow: dict[str, Any] = {
-            "input_model": {"type": "toy", "config": {"model_path": str(toy_model)}},
-            "passes": {
-                "scale": {"type": "ToyScale", "config": {"factor": 2.0}},
-                "round": {"type": "ToyRound", "config": {"decimals": 1}},
-            },
-            "engine": {"output_dir": "out", "cache": {"type": "local", "config": {"dir": "cache"}}},
-        }
-        workflow.update(sections)
-        path = tmp_path / name
-        path.write_text(json.dumps(workflow))
-        return path
+        return workflows.write_workflow(tmp_path / name, workflows.toy_workflow(toy_model, **sections))
 
     return write

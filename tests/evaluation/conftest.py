@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from olive_core.accelerators import AcceleratorSpec
@@ -15,31 +14,22 @@ from olive_core.config.resolved import ResolvedWorkflow
 from olive_core.config.validation import resolve_workflow
 from olive_core.config.workflow import WorkflowConfig
 from olive_core.evaluation.evaluator import Evaluator
-from olive_core.models.handler import ModelHandler
 from olive_core.plugins import OlivePluginManager, create_plugin_manager
 
 from . import numpy_plugin
-
-#: 4 features -> 3 classes; each row of the identity-like weight picks a class
-WEIGHT = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0.5]], dtype=np.float32)
-BIAS = np.array([0.0, 0.1, -0.1], dtype=np.float32)
+from .helpers import BIAS, WEIGHT, handle_for
 
 
 @pytest.fixture
-def manager() -> OlivePluginManager:
+def manager(monkeypatch: pytest.MonkeyPatch) -> OlivePluginManager:
+    # a child process (the memory probe) imports the plugin by name, through this sys.path
+    monkeypatch.syspath_prepend(str(Path(numpy_plugin.__file__).parents[numpy_plugin.__name__.count(".")]))
     return create_plugin_manager(entry_points=False, extra_plugins=[numpy_plugin.__name__])
 
 
 @pytest.fixture
 def model_path(tmp_path: Path) -> Path:
     return numpy_plugin.write_linear_model(tmp_path / "model" / "linear.npz", WEIGHT, BIAS)
-
-
-def handle_for(path: Path) -> ModelHandler:
-    """A handle with its content id, as the engine makes them."""
-    from olive_core.models.hashing import hash_path
-
-    return numpy_plugin.LinearModelType.handle(path).model_copy(update={"id": hash_path(path)})
 
 
 @pytest.fixture
@@ -67,9 +57,3 @@ def make_evaluator(manager: OlivePluginManager, cache: LocalCache, model_path: P
 
     return make
 
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    import json
-
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path

@@ -13,7 +13,7 @@ from olive_core.errors import DataError
 from olive_core.evaluation.batching import make_batches
 
 from . import numpy_plugin
-from .conftest import write_jsonl
+from .helpers import write_jsonl
 
 
 def test_batches_stack_per_key_and_keep_labels_apart() -> None:

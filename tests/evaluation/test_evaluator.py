@@ -13,7 +13,7 @@ from olive_core.errors import DataError
 from olive_core.evaluation.metrics.size import MB
 
 from . import numpy_plugin
-from .conftest import BIAS, WEIGHT, handle_for, write_jsonl
+from .helpers import BIAS, WEIGHT, handle_for, write_jsonl
 
 FEATURES = np.array(
     [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0.2, 0.1, 0, 1], [1, 2, 0, 0], [0, 0, 0.3, 0]], dtype=np.float32

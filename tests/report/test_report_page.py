@@ -18,7 +18,7 @@ from olive_core.engine.result import RUN_FORMAT
 from olive_core.report import write_report
 from olive_core.report.figure import BEST, CANDIDATES_MET, CANDIDATES_MISSED, PARETO
 
-from .conftest import toy_sections
+from .toy_search import toy_sections
 
 
 def _page(folder: Path) -> str:

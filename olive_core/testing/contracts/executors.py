@@ -24,9 +24,7 @@ from olive_core.engine.api import run
 from olive_core.engine.result import WorkflowResult
 from olive_core.plugins import create_plugin_manager
 from olive_core.testing.contracts.checks import check_config
-from olive_core.testing.toy import write_toy_model
-
-TOY = "olive_core.testing.toy"
+from olive_core.testing.workflows import TOY, write_toy_input
 #: metrics that measure time: they differ between any two runs, so results compare without them
 TIMING_METRICS = ("latency",)
 
@@ -35,7 +33,7 @@ def toy_search(folder: Path, executor: dict[str, Any] | None, name: str, cache: 
     """Write the toy search's workflow (and its model and data) under ``folder``; return its path."""
     model = folder / "input" / "weights.json"
     if not model.exists():
-        write_toy_model(model, [[1.23456, -2.5], [0.125, 3.75]], [0.5, -0.25])
+        write_toy_input(folder)
         points = [{"x": [0.1 * i, 1.0 - 0.05 * i]} for i in range(8)]
         (folder / "points.jsonl").write_text("\n".join(json.dumps(point) for point in points))
     search: dict[str, Any] = {  # no strategy: each list of alternatives is tried in full, as written
