@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 from onnx import TensorProto
 
-from conftest import matmul_graph
 from olive_core.cli.main import cli
 from olive_core.recipes import ModelSource, Request, describe_model
 from olive_onnx.recipe_data import SAMPLE_SENTENCES
 from olive_onnx.recipes import OnnxRecipe
+from olive_onnx.testing import matmul_graph
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

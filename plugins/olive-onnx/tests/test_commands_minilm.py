@@ -32,8 +32,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "minilm"
 

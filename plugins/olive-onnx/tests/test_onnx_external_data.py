@@ -7,12 +7,13 @@ from pathlib import Path
 
 import onnx
 import pytest
-from conftest import assert_close_to, bert_feed, onnx_handle, run_pass
 
 from olive_core.models import ModelHandler
+from olive_core.testing.steps import run_pass
 
 from olive_onnx import files
 from olive_onnx.model import OnnxModelType
+from olive_onnx.testing import assert_close_to, bert_feed, onnx_handle
 
 PASSES = {
     "OnnxTransformersOptimization": {},

@@ -9,17 +9,18 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from conftest import CPU_SPEC, bert_feed, matmul_graph, onnx_handle, run_pass
 from onnx import TensorProto
 
 from olive_core.errors import IncompatibleModelError
 from olive_core.models import ModelHandler
 from olive_core.models.io_config import IoConfig
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU, run_pass
 
 from olive_onnx.files import read_model_proto
 from olive_onnx.inspect import float_precision
 from olive_onnx.runtime import create_session
+from olive_onnx.testing import bert_feed, matmul_graph, onnx_handle
 
 
 class TestOnnxFloat16(PassContract):
@@ -39,8 +40,8 @@ class TestOnnxFloat16(PassContract):
         assert output_type == (TensorProto.FLOAT if keep else TensorProto.FLOAT16)
         if keep:
             feed = bert_feed()
-            (expected,) = create_session(input_model, CPU_SPEC, {}).run(feed)
-            (actual,) = create_session(output_model, CPU_SPEC, {}).run(feed)
+            (expected,) = create_session(input_model, CPU, {}).run(feed)
+            (actual,) = create_session(output_model, CPU, {}).run(feed)
             np.testing.assert_allclose(actual, expected, atol=2e-2)
 
 
@@ -57,7 +58,7 @@ def test_float_inputs_become_fp16_in_the_io_config(matmul_model: ModelHandler, t
     output, context = run_pass("OnnxFloat16", model, tmp_path, {"keep_io_types": False})
     assert output.io_config is not None and output.io_config.input_types == ["float16"]
     assert context.report["precision"] == "float16"
-    (y,) = create_session(output, CPU_SPEC, {}).run({"x": np.ones((1, 64), dtype=np.float16)})
+    (y,) = create_session(output, CPU, {}).run({"x": np.ones((1, 64), dtype=np.float16)})
     assert y.dtype == np.float16
 
 

@@ -7,17 +7,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import CPU_SPEC, bert_feed, run_pass
 
 from olive_core.errors import ConfigError
 from olive_core.models import ModelHandler
 from olive_core.passes import PassContext
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU, run_pass
 
 from olive_onnx.files import read_model_proto
 from olive_onnx.inspect import op_counts
 from olive_onnx.runtime import create_session
+from olive_onnx.testing import bert_feed
 
 
 class TestOnnxGraphOptimization(PassContract):
@@ -33,8 +34,8 @@ class TestOnnxGraphOptimization(PassContract):
         after = sum(op_counts(read_model_proto(Path(output_model.path))).values())
         assert after < before
         feed = bert_feed()
-        (expected,) = create_session(input_model, CPU_SPEC, {}).run(feed)
-        (actual,) = create_session(output_model, CPU_SPEC, {}).run(feed)
+        (expected,) = create_session(input_model, CPU, {}).run(feed)
+        (actual,) = create_session(output_model, CPU, {}).run(feed)
         np.testing.assert_allclose(actual, expected, atol=1e-4)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from conftest import HIDDEN_SIZE, NUM_HEADS, matmul_graph, onnx_handle
 from onnx import TensorProto, helper
 
 from olive_core.models.io_config import IoConfig
@@ -19,6 +18,7 @@ from olive_onnx.inspect import (
     graph_inputs,
     quantization_evidence,
 )
+from olive_onnx.testing import HIDDEN_SIZE, NUM_HEADS, matmul_graph, onnx_handle
 
 
 def test_a_float_model_shows_no_quantization() -> None:

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_close_to, onnx_handle, run_pass
 
 from olive_core.models import ModelHandler
 from olive_core.testing import PassContract
+from olive_core.testing.steps import run_pass
 
 from olive_onnx.files import read_model_proto
 from olive_onnx.inspect import op_counts
+from olive_onnx.testing import assert_close_to, onnx_handle
 
 
 class TestOnnxInt4WeightOnly(PassContract):

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import onnx
 import pytest
-from conftest import CPU_SPEC, matmul_graph, onnx_handle, run_pass
 from onnx import TensorProto
 
 from olive_core.errors import ModelLoadError
+from olive_core.testing.steps import CPU, run_pass
 
 from olive_onnx.model import OnnxModelConfig, OnnxModelType
+from olive_onnx.testing import matmul_graph, onnx_handle
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ def test_external_data_outside_the_folder_is_refused(
     with pytest.raises(ModelLoadError):
         model_type.content_id(onnx_handle(model_file))
     with pytest.raises(ModelLoadError, match=message):
-        model_type.create_session(onnx_handle(model_file), CPU_SPEC, {})
+        model_type.create_session(onnx_handle(model_file), CPU, {})
     with pytest.raises(ModelLoadError, match=message):
         run_pass("OnnxDynamicQuantization", onnx_handle(model_file), model_file.parent / "out")
 

@@ -8,16 +8,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import assert_close_to, bert_feed, matmul_graph, onnx_handle, run_pass
 from onnx import TensorProto, helper
 
 from olive_core.errors import ConfigError, DataError, IncompatibleModelError, PassError
 from olive_core.models import ModelHandler
 from olive_core.passes import PassContext
 from olive_core.testing import PassContract
+from olive_core.testing.steps import run_pass
 
 from olive_onnx.files import read_model_proto
 from olive_onnx.inspect import op_counts
+from olive_onnx.testing import assert_close_to, bert_feed, matmul_graph, onnx_handle
 
 
 def calibration_data(batches: int = 4, batch_size: int = 2) -> Callable[[str], list[dict[str, np.ndarray]]]:
@@ -222,7 +223,8 @@ def test_the_output_of_a_quantizer_is_refused_by_the_next(tiny_bert: ModelHandle
 
 def test_a_quantized_model_does_not_carry_its_inputs_external_data(tmp_path, save_onnx):
     """The input's model.onnx.data belongs to the input's graph: copying it along wastes its size."""
-    from conftest import matmul_graph, onnx_handle, run_pass
+    from olive_core.testing.steps import run_pass
+    from olive_onnx.testing import matmul_graph, onnx_handle
 
     source = save_onnx(matmul_graph(k=64, n=64), "source/model.onnx", external=True)
     tokenizer = source.parent / "tokenizer.json"

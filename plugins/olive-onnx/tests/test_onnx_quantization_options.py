@@ -11,16 +11,17 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from conftest import CPU_SPEC, bert_feed, onnx_handle, run_pass
 from olive_onnx.exclusion import quantizable_nodes
 from olive_onnx.files import read_model_proto
 from olive_onnx.inspect import op_counts
+from olive_onnx.testing import bert_feed, onnx_handle
 from onnx import TensorProto, helper, numpy_helper
 from pydantic import ValidationError
 
 from olive_core.errors import ConfigError
 from olive_core.models import ModelHandler
 from olive_core.passes import PassContext, PassRecords
+from olive_core.testing.steps import CPU, run_pass
 
 WIDTH, LAYERS, FRAGILE = 16, 6, 3
 #: names that say nothing of the order (an exporter's names need not)
@@ -70,7 +71,7 @@ def mlp_data(batches: int = 4, rows: int = 8) -> Callable[[str], list[dict[str, 
 def outputs(model: ModelHandler, feed: dict[str, np.ndarray]) -> np.ndarray:
     from olive_onnx.runtime import create_session
 
-    (value,) = create_session(model, CPU_SPEC, {}).run(feed)
+    (value,) = create_session(model, CPU, {}).run(feed)
     return np.asarray(value)
 
 
@@ -93,7 +94,7 @@ def run_with(
     pass_class = create_plugin_manager().registry.load("pass", pass_name)
     the_pass, parsed = pass_class(), pass_class.Config(**config)
     context = PassContext(
-        accelerator=CPU_SPEC, step=pass_name, data=data, data_key=lambda name: f"key-of-{name}", records=records
+        accelerator=CPU, step=pass_name, data=data, data_key=lambda name: f"key-of-{name}", records=records
     )
     the_pass.check_input(model, parsed, context)
     out.mkdir(parents=True, exist_ok=True)

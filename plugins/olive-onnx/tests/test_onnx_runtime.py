@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import bert_feed, onnx_handle
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import ConfigError, DataError, ModelLoadError
@@ -17,6 +16,7 @@ from olive_onnx import accelerators, runtime
 from olive_onnx.model import OnnxModelType
 from olive_onnx.runtime import create_session
 from olive_onnx.settings import effective_settings
+from olive_onnx.testing import bert_feed, onnx_handle
 
 CPU = AcceleratorSpec("cpu", "CPUExecutionProvider")
 

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import bert_feed, matmul_graph, onnx_handle, run_pass
 
+from olive_core.testing.steps import run_pass
 from olive_onnx.files import read_model_proto
 from olive_onnx.scratch import scratch_space, stage_input
+from olive_onnx.testing import bert_feed, matmul_graph, onnx_handle
 
 
 def _calibration(name: str) -> list[dict[str, np.ndarray]]:

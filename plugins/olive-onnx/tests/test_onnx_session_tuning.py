@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CPU_SPEC, run_pass
 
 from olive_core.models import ModelHandler
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU, run_pass
 
 from olive_onnx.passes.session_tuning import OnnxSessionTuningConfig, candidate_settings
 from olive_onnx.runtime import create_session
@@ -49,7 +49,7 @@ def test_the_best_settings_are_stored_and_used(tiny_bert: ModelHandler, tmp_path
     assert all(c["median_ms"] > 0 for c in report["candidates"])
     best = output.attributes["session_options"]
     assert best == report["best"]
-    session = create_session(output, CPU_SPEC, {})
+    session = create_session(output, CPU, {})
     for key, value in best.items():
         assert getattr(session.settings, key) == value
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import onnx
 import pytest
 from click.testing import CliRunner
-from conftest import matmul_graph, onnx_handle
 
 from olive_core.cli.main import cli
 from olive_core.errors import ModelLoadError
 
 from olive_onnx.files import read_model_proto
 from olive_onnx.model import OnnxModelConfig, OnnxModelType
+from olive_onnx.testing import matmul_graph, onnx_handle
 
 WORKFLOW = {"input_model": {"type": "onnx", "config": {"model_path": "model.onnx"}}, "passes": {}}
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import onnx
 import pytest
-from conftest import matmul_graph
 
 import olive_core
 from olive_core.models import ModelHandler
 
 from olive_onnx.model import OnnxModelConfig, OnnxModelType
+from olive_onnx.testing import matmul_graph
 
 SUPPORT = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 

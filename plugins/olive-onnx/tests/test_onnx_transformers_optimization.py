@@ -7,15 +7,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import CPU_SPEC, HIDDEN_SIZE, NUM_HEADS, bert_feed, run_pass
 
 from olive_core.errors import ConfigError
 from olive_core.models import ModelHandler
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU, run_pass
 
 from olive_onnx.files import read_model_proto
 from olive_onnx.inspect import float_precision, op_counts
 from olive_onnx.runtime import create_session
+from olive_onnx.testing import HIDDEN_SIZE, NUM_HEADS, bert_feed
 
 
 class TestOnnxTransformersOptimization(PassContract):
@@ -49,8 +50,8 @@ def test_reports_fusions_and_detected_attention_shape(tiny_bert: ModelHandler, t
     }
     assert context.warnings == []
     feed = bert_feed(batch=2, sequence=12)
-    (expected,) = create_session(tiny_bert, CPU_SPEC, {}).run(feed)
-    (fused,) = create_session(output, CPU_SPEC, {}).run(feed)
+    (expected,) = create_session(tiny_bert, CPU, {}).run(feed)
+    (fused,) = create_session(output, CPU, {}).run(feed)
     np.testing.assert_allclose(fused, expected, atol=1e-4)
 
 
