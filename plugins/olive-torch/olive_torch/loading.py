@@ -13,6 +13,7 @@ again here (see :mod:`olive_torch.trust`), and an adapter must lie inside the mo
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import Callable
@@ -63,6 +64,21 @@ def load_hf_model(handle: ModelHandler) -> torch.nn.Module:
     except Exception as exc:  # transformers raises OSError, ValueError, TypeError, ImportError ...
         raise _hf_load_error(handle, exc, trust) from exc
     return model.eval()
+
+
+def quantization_of(handle: ModelHandler) -> dict[str, Any] | None:
+    """How the model is quantized, if it is: the ``quantization`` attribute a pass recorded
+    (``{"library": "torchao", "scheme": ...}``), or a local hf folder's ``quantization_config``."""
+    recorded = handle.attributes.get("quantization")
+    if recorded:
+        return dict(recorded)
+    if handle.type == "hf" and not handle.attributes.get("hub_id"):
+        config_file = Path(handle.path) / "config.json"
+        if config_file.is_file():
+            found = json.loads(config_file.read_text(encoding="utf-8")).get("quantization_config")
+            if found:
+                return {"library": found.get("quant_method", "unknown"), "scheme": "from config.json"}
+    return None
 
 
 def import_torchao(handle: ModelHandler) -> None:

@@ -40,6 +40,11 @@ def torch_device(accelerator: AcceleratorSpec) -> str:
     )
 
 
+def torch_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings this runtime applies, out of a run's runtime settings (which every runtime shares)."""
+    return {key: settings[key] for key in KNOWN_SETTINGS if settings.get(key)}
+
+
 def apply_thread_settings(settings: dict[str, Any]) -> None:
     """torch's thread pools are per process: set them before each run so sessions do not mix."""
     import torch
@@ -67,7 +72,7 @@ class TorchSession:
         self.input_names = input_names
         self.output_names = output_names
         self.device = device
-        self.settings = {key: settings[key] for key in KNOWN_SETTINGS if settings.get(key)}
+        self.settings = torch_settings(settings)
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         import torch
