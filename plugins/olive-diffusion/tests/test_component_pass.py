@@ -7,16 +7,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import create_session, prompt_feed, run_pass
 from pydantic import ValidationError
 
 from olive_core.errors import PassError
 from olive_core.models import ModelHandler
 from olive_core.passes.searchable import search_space
 from olive_core.testing import PassContract
+from olive_core.testing.steps import run_pass
 
 from olive_diffusion.manifest import read_manifest
 from olive_diffusion.passes.component_pass import DiffusionComponentPassConfig
+from olive_diffusion.testing import create_session, prompt_feed
 
 #: fusions ONNX Runtime has CPU kernels for (the others make CUDA-only ops such as NhwcConv and GroupNorm)
 CPU_FUSIONS = {

@@ -7,13 +7,14 @@ from typing import Any
 
 import onnx
 import pytest
-from conftest import TEXT_LENGTH, make_handle
 
 from olive_core.errors import ConfigError
 from olive_core.models import ModelHandler
 from olive_core.testing import PassContract
+from olive_core.testing.steps import input_handle
 
 from olive_diffusion.manifest import read_manifest
+from olive_diffusion.testing import TEXT_LENGTH
 
 
 class TestDiffusionOnnxConversionContract(PassContract):
@@ -64,13 +65,13 @@ def test_lineage_has_one_entry_per_component(onnx_model: ModelHandler, merged_mo
 
 
 def test_output_folder_is_an_onnx_diffusion_input_model(onnx_model: ModelHandler) -> None:
-    again = make_handle("onnx_diffusion", Path(onnx_model.path).parent, model_path=onnx_model.path)
+    again = input_handle("onnx_diffusion", Path(onnx_model.path).parent, model_path=onnx_model.path)
     assert again.io_config == onnx_model.io_config
     assert again.attributes["generation"] == onnx_model.attributes["generation"]
 
 
 def test_a_size_a_fixed_export_cannot_take_is_refused(merged_model: ModelHandler, tmp_path: Path) -> None:
-    from conftest import run_pass
+    from olive_core.testing.steps import run_pass
 
     fixed, _ = run_pass(
         "DiffusionOnnxConversion",
@@ -79,5 +80,5 @@ def test_a_size_a_fixed_export_cannot_take_is_refused(merged_model: ModelHandler
         {"components": ["vae_decoder"], "dynamic_image_size": False},
     )
     with pytest.raises(ConfigError, match="exported for 64x64 images only") as error:
-        make_handle("onnx_diffusion", tmp_path, model_path=fixed.path, generation={"height": 32, "width": 32})
+        input_handle("onnx_diffusion", tmp_path, model_path=fixed.path, generation={"height": 32, "width": 32})
     assert error.value.path == "input_model.config.generation.height"

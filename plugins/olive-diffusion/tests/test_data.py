@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TEXT_LENGTH
 
 from olive_core.errors import DataError
 from olive_core.evaluation.data import DataContext
 from olive_core.models import ModelHandler
 
 from olive_diffusion.data import DiffusionPrompts, DiffusionPromptsConfig
+from olive_diffusion.testing import TEXT_LENGTH
 
 
 def test_prompts_become_fixed_length_ids_and_seeds(base_model: ModelHandler, onnx_model: ModelHandler) -> None:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import STEPS, TEXT_LENGTH, create_session, make_handle, prompt_feed
 
 from olive_core.errors import DataError, ModelLoadError
 from olive_core.models import ModelHandler
+from olive_core.testing.steps import input_handle
 
 from olive_diffusion.session import PipelineSession
+from olive_diffusion.testing import STEPS, TEXT_LENGTH, create_session, prompt_feed
 
 
 def test_handle_records_generation_adapters_and_pipeline_io(lora_model: ModelHandler, tiny_lora: Path) -> None:
@@ -30,7 +31,7 @@ def test_handle_records_generation_adapters_and_pipeline_io(lora_model: ModelHan
 
 
 def test_peft_adapter_folders_are_recognized(tiny_pipeline: Path, tiny_peft_lora: Path) -> None:
-    handle = make_handle(
+    handle = input_handle(
         "diffusers",
         tiny_pipeline.parent,
         model_path=str(tiny_pipeline),
@@ -44,12 +45,12 @@ def test_peft_adapter_folders_are_recognized(tiny_pipeline: Path, tiny_peft_lora
 def test_content_id_follows_weights_adapters_and_generation(
     tiny_pipeline: Path, tiny_lora: Path, base_model: ModelHandler, lora_model: ModelHandler, tmp_path: Path
 ) -> None:
-    other_steps = make_handle(
+    other_steps = input_handle(
         "diffusers", tmp_path, model_path=str(tiny_pipeline), generation={"num_inference_steps": STEPS + 1}
     )
     assert len({base_model.id, lora_model.id, other_steps.id}) == 3
     adapter = shutil.copytree(tiny_lora.parent, tmp_path / "adapter") / tiny_lora.name
-    same = make_handle(
+    same = input_handle(
         "diffusers",
         tmp_path,
         model_path=str(tiny_pipeline),
@@ -58,7 +59,7 @@ def test_content_id_follows_weights_adapters_and_generation(
     )
     assert same.id == lora_model.id  # where the adapter lives is not part of it
     adapter.write_bytes(adapter.read_bytes()[:-4] + b"\0\0\0\0")
-    changed = make_handle(
+    changed = input_handle(
         "diffusers",
         tmp_path,
         model_path=str(tiny_pipeline),
@@ -93,13 +94,13 @@ def test_mistakes_are_named(tiny_pipeline: Path, tiny_lora: Path, tmp_path: Path
         (tmp_path / "empty").mkdir()
         config["lora_adapters"] = [{"path": "empty"}]
     with pytest.raises(ModelLoadError, match=message):
-        make_handle("diffusers", tmp_path, **config)
+        input_handle("diffusers", tmp_path, **config)
 
 
 def test_an_unreachable_hub_id_says_what_to_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelLoadError, match="hub pipeline") as error:
-        make_handle("diffusers", tmp_path, model_path="no-such-owner/no-such-pipeline")
+        input_handle("diffusers", tmp_path, model_path="no-such-owner/no-such-pipeline")
     assert "HF_HUB_OFFLINE" in str(error.value)
 
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import create_session, make_handle, prompt_feed, run_pass
 
 from olive_core.errors import IncompatibleModelError, ModelLoadError
 from olive_core.models import ModelHandler
 from olive_core.testing import PassContract
+from olive_core.testing.steps import input_handle, run_pass
+from olive_diffusion.testing import create_session, prompt_feed
 
 
 class TestDiffusionMergeLoRAContract(PassContract):
@@ -50,7 +51,7 @@ def test_merge_reports_what_it_merged_and_how_close(lora_model: ModelHandler, tm
 def test_peft_adapter_with_a_scale_merges_into_the_unet(
     tiny_pipeline: Path, tiny_peft_lora: Path, tmp_path: Path
 ) -> None:
-    model = make_handle(
+    model = input_handle(
         "diffusers",
         tmp_path,
         model_path=str(tiny_pipeline),
@@ -74,7 +75,7 @@ def test_an_adapter_for_another_model_is_named(tiny_pipeline: Path, tiny_lora: P
     state = load_file(str(tiny_lora))
     state = {key.replace("to_q", "to_nothing"): value for key, value in state.items()}
     save_file(state, str(tmp_path / "foreign.safetensors"))
-    model = make_handle(
+    model = input_handle(
         "diffusers", tmp_path, model_path=str(tiny_pipeline), lora_adapters=[{"path": "foreign.safetensors"}]
     )
     with pytest.raises(ModelLoadError, match="foreign"):

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import STEPS, create_session, make_handle, prompt_feed
 
 from olive_core.errors import ModelLoadError
 from olive_core.models import ModelHandler
+from olive_core.testing.steps import input_handle
 
 from olive_diffusion.manifest import MANIFEST_FILE
 from olive_diffusion.metrics.image_similarity import psnr
+from olive_diffusion.testing import STEPS, create_session, prompt_feed
 
 
 def test_onnx_pipeline_reproduces_the_pytorch_images(merged_model: ModelHandler, onnx_model: ModelHandler) -> None:
@@ -30,8 +31,8 @@ def test_other_sizes_and_steps_run_on_the_dynamic_export(
     merged_model: ModelHandler, onnx_model: ModelHandler, tmp_path: Path
 ) -> None:
     generation = {"num_inference_steps": 1, "guidance_scale": 1.0, "height": 32, "width": 48}
-    onnx = make_handle("onnx_diffusion", tmp_path, model_path=onnx_model.path, generation=generation)
-    torch = make_handle("diffusers", tmp_path, model_path=merged_model.path, generation=generation)
+    onnx = input_handle("onnx_diffusion", tmp_path, model_path=onnx_model.path, generation=generation)
+    torch = input_handle("diffusers", tmp_path, model_path=merged_model.path, generation=generation)
     feed = prompt_feed((2,))
     (images,) = create_session(onnx).run(feed)
     (expected,) = create_session(torch).run(feed)
@@ -43,7 +44,7 @@ def test_a_missing_component_file_is_named(onnx_model: ModelHandler, tmp_path: P
     copy = shutil.copytree(onnx_model.path, tmp_path / "copy")
     (copy / "unet" / "model.onnx").unlink()
     with pytest.raises(ModelLoadError, match="unet model"):
-        make_handle("onnx_diffusion", tmp_path, model_path=str(copy))
+        input_handle("onnx_diffusion", tmp_path, model_path=str(copy))
     (copy / MANIFEST_FILE).unlink()
     with pytest.raises(ModelLoadError, match="no pipeline.json"):
-        make_handle("onnx_diffusion", tmp_path, model_path=str(copy))
+        input_handle("onnx_diffusion", tmp_path, model_path=str(copy))

@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import create_session, make_handle
 
 from olive_core.errors import ModelLoadError
 from olive_core.models import ModelHandler
+from olive_core.testing.steps import input_handle
 
 from olive_diffusion.configs import LOADABLE_LIBRARIES, MODEL_INDEX
 from olive_diffusion.loading import load_part
 from olive_diffusion.manifest import MANIFEST_FILE
+from olive_diffusion.testing import create_session
 
 #: a module that records being imported: importing a module runs its code
 PLANTED = "olive_planted_module"
@@ -51,7 +52,7 @@ def test_model_index_library_outside_diffusers_list_is_refused_without_importing
     with pytest.raises(
         ModelLoadError, match=rf"model_index\.json' entry 'unet' names the library '{PLANTED}'"
     ) as error:
-        make_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
+        input_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
     assert str(pipeline_copy / MODEL_INDEX) in str(error.value) and error.value.hint
     with pytest.raises(ModelLoadError, match="which diffusers does not load components from"):
         load_part(pipeline_copy, "unet")  # the exporter's loader reads the same entry
@@ -62,7 +63,7 @@ def test_an_unused_entry_naming_another_library_is_refused_too(pipeline_copy: Pa
     # diffusers' from_pretrained reads every entry, not only the parts olive-diffusion uses
     _edit_index(pipeline_copy, feature_extractor=["subprocess", "Popen"])
     with pytest.raises(ModelLoadError, match="entry 'feature_extractor' names the library 'subprocess'"):
-        make_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
+        input_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
 
 
 def test_diffusers_pipeline_modules_and_absent_parts_are_accepted(pipeline_copy: Path, tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def test_diffusers_pipeline_modules_and_absent_parts_are_accepted(pipeline_copy:
     _edit_index(
         pipeline_copy, safety_checker=["stable_diffusion", "StableDiffusionSafetyChecker"], image_encoder=[None, None]
     )
-    make_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
+    input_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
 
 
 def test_known_libraries_are_those_of_the_installed_diffusers() -> None:
@@ -92,7 +93,7 @@ def test_model_index_class_names_must_be_plain_names(
 ) -> None:
     _edit_index(pipeline_copy, unet=entry)
     with pytest.raises(ModelLoadError, match=message):
-        make_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
+        input_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
 
 
 @pytest.mark.parametrize("class_name", ["is_torch_available", "DDIMPipelineOutputThatDoesNotExist", "SchedulerMixin"])
@@ -107,14 +108,14 @@ def test_model_index_class_that_diffusers_would_not_load_as_a_model_is_refused_a
 def test_model_index_sub_folder_names_must_stay_inside(pipeline_copy: Path, tmp_path: Path) -> None:
     _edit_index(pipeline_copy, **{"../unet": ["diffusers", "UNet2DConditionModel"]})
     with pytest.raises(ModelLoadError, match=r"entry '\.\./unet': '\.\./unet' is not a sub-folder name"):
-        make_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
+        input_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
 
 
 def test_model_index_sub_folder_linking_outside_is_refused(pipeline_copy: Path, tmp_path: Path) -> None:
     shutil.move(pipeline_copy / "unet", tmp_path / "elsewhere")
     os.symlink(tmp_path / "elsewhere", pipeline_copy / "unet")
     with pytest.raises(ModelLoadError, match="entry 'unet': its folder .* outside the pipeline folder"):
-        make_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
+        input_handle("diffusers", tmp_path, model_path=str(pipeline_copy))
 
 
 @pytest.fixture
@@ -141,14 +142,14 @@ def test_pipeline_json_component_path_leaving_the_folder_is_refused(
 ) -> None:
     _edit_manifest(onnx_copy, "unet", path)
     with pytest.raises(ModelLoadError, match=rf"pipeline\.json': the unet's path '{path}' {message}"):
-        make_handle("onnx_diffusion", tmp_path, model_path=str(onnx_copy))
+        input_handle("onnx_diffusion", tmp_path, model_path=str(onnx_copy))
 
 
 def test_pipeline_json_component_folder_linking_outside_is_refused(onnx_copy: Path, tmp_path: Path) -> None:
     shutil.move(onnx_copy / "unet", tmp_path / "elsewhere")
     os.symlink(tmp_path / "elsewhere", onnx_copy / "unet")
     with pytest.raises(ModelLoadError, match="the unet's path 'unet/model.onnx' leads to .* outside the pipeline"):
-        make_handle("onnx_diffusion", tmp_path, model_path=str(onnx_copy))
+        input_handle("onnx_diffusion", tmp_path, model_path=str(onnx_copy))
 
 
 def test_scheduler_class_name_must_be_a_plain_name(onnx_copy: Path, tmp_path: Path) -> None:
@@ -157,11 +158,11 @@ def test_scheduler_class_name_must_be_a_plain_name(onnx_copy: Path, tmp_path: Pa
     config["_class_name"] = "os.system"
     config_file.write_text(json.dumps(config))
     with pytest.raises(ModelLoadError, match=r"scheduler_config\.json' names the scheduler class \"os\.system\""):
-        make_handle("onnx_diffusion", tmp_path, model_path=str(onnx_copy))
+        input_handle("onnx_diffusion", tmp_path, model_path=str(onnx_copy))
 
 
 def test_scheduler_class_name_that_is_not_a_scheduler_is_refused(onnx_copy: Path, tmp_path: Path) -> None:
-    handle = make_handle("onnx_diffusion", tmp_path, model_path=str(onnx_copy))
+    handle = input_handle("onnx_diffusion", tmp_path, model_path=str(onnx_copy))
     config_file = onnx_copy / "scheduler" / "scheduler_config.json"
     config = json.loads(config_file.read_text())
     config["_class_name"] = "UNet2DConditionModel"

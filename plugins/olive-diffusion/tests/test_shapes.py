@@ -7,13 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TEXT_LENGTH
 
 from olive_core.errors import ConfigError, ModelLoadError
 
 from olive_diffusion.configs import read_model_index
 from olive_diffusion.generation import GenerationConfig
 from olive_diffusion.shapes import component_io_config, fixed_image_size, pipeline_io_config, read_pipeline_shapes
+from olive_diffusion.testing import TEXT_LENGTH
 
 
 def test_shapes_are_read_from_the_component_configs(tiny_pipeline: Path) -> None:
