@@ -97,14 +97,17 @@ class LocalCache(CacheBackend):
 
     # -- models ----------------------------------------------------------------------------
 
-    def _artifact_dir(self, model_id: str) -> Path:
+    def artifact_dir(self, model_id: str) -> Path:
+        """The folder of a model's cached files, ``artifacts/<first two characters of its id>/<id>/``,
+        whether or not the model is cached (ask :meth:`get_model` first). A backend that layers on
+        this cache (a remote tier) reads the files it sends from here."""
         return self.artifacts / model_id[:2] / model_id
 
     def get_model(self, model_id: str) -> ModelHandler | None:
         record = self._records.get(_MODEL_PREFIX + model_id)
         if record is None:
             return None
-        folder = self._artifact_dir(model_id)
+        folder = self.artifact_dir(model_id)
         handle = _handle_of(record)
         if handle is None or not _manifest_matches(folder, record.get("manifest")):
             logger.warning("cache entry %s is damaged (files missing or changed); it will be recomputed", model_id[:12])
@@ -114,7 +117,7 @@ class LocalCache(CacheBackend):
 
     def _drop(self, model_id: str) -> int:
         """Remove an entry's record and folder; returns the bytes freed."""
-        folder = self._artifact_dir(model_id)
+        folder = self.artifact_dir(model_id)
         freed = _folder_size(folder) if folder.exists() else 0
         self._records.delete(_MODEL_PREFIX + model_id)
         shutil.rmtree(folder, ignore_errors=True)
@@ -137,7 +140,7 @@ class LocalCache(CacheBackend):
                 f"cannot cache model {model_id[:12]}: '{outside[0]}' lies outside the folder its pass wrote",
                 hint="a cache entry must hold all its files; report this to the pass's authors",
             )
-        target = self._artifact_dir(model_id)
+        target = self.artifact_dir(model_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             # A folder without a (valid) record: left by a run killed before its record was written.
@@ -212,7 +215,7 @@ class LocalCache(CacheBackend):
             model_id = key[len(_MODEL_PREFIX) :]
             record = self._records.get(key)
             handle = _handle_of(record) if record is not None else None
-            folder = self._artifact_dir(model_id)
+            folder = self.artifact_dir(model_id)
             if handle is None or not _manifest_matches(folder, record.get("manifest")):  # type: ignore[union-attr]
                 report.freed_bytes += self._drop(model_id)
                 report.removed_entries += 1

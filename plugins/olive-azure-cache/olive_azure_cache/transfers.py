@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from pathlib import Path
 from typing import Any
 
 from olive_core.cache.local import LocalCache
@@ -34,10 +33,6 @@ class Transfers:
     def __init__(self, local: LocalCache, remote: RemoteStore) -> None:
         self.local = local
         self.remote = remote
-
-    def _artifact_folder(self, model_id: str) -> Path:
-        # LocalCache's documented layout: artifacts/<first two hex digits>/<model id>/
-        return self.local.artifacts / model_id[:2] / model_id
 
     # -- remote -> local ---------------------------------------------------------------------
 
@@ -111,7 +106,7 @@ class Transfers:
         manifest_name = self.remote.manifest_name(job.key)
         if handle is None or self.remote.exists(manifest_name):  # gone locally, or already shared
             return None
-        folder = self._artifact_folder(job.key)
+        folder = self.local.artifact_dir(job.key)
         files = describe_folder(folder)
         upload_id = uuid.uuid4().hex[:16]
         for name in files:
