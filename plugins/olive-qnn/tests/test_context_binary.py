@@ -8,15 +8,16 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from conftest import CPU, det_model_file, gelu_cnn_file, images, onnx_handle, qnn_accelerator, quantized, tiny_cnn_file
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import IncompatibleModelError, ModelLoadError, PassError
 from olive_core.models.handler import ModelHandler
 from olive_core.passes import PassContext
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU
 
 from olive_qnn.passes.context_binary import QnnContextBinary
+from olive_qnn.testing import det_model_file, gelu_cnn_file, images, onnx_handle, qnn_accelerator, quantized, tiny_cnn_file
 
 
 def compile_model(model: ModelHandler, folder: Path, accelerator: AcceleratorSpec | None = None) -> tuple[ModelHandler, PassContext]:

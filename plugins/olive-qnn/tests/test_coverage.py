@@ -7,15 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CPU, det_model_file, gelu_cnn_file, onnx_handle, qnn_accelerator, quantized
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import ConfigError, IncompatibleModelError, ModelLoadError
 from olive_core.evaluation.metric import MetricContext
 from olive_core.models.handler import ModelHandler
 from olive_core.testing import MetricContract
+from olive_core.testing.steps import CPU
 
 from olive_qnn.coverage import NpuCoverageMetric
+from olive_qnn.testing import det_model_file, gelu_cnn_file, onnx_handle, qnn_accelerator, quantized
 
 
 def context_for(model: ModelHandler, accelerator: AcceleratorSpec | None = None) -> MetricContext:
@@ -91,7 +92,7 @@ def test_a_model_that_is_not_onnx_is_refused(tiny_cnn: ModelHandler) -> None:
 def test_a_graph_qnn_cannot_finalize_names_the_ops_that_cause_it(tmp_path: Path) -> None:
     """Measured: a float Gather (an embedding table) fails QNN's finalize, even with CPU fallback,
     unless a soc_model is set."""
-    from conftest import onnx_file
+    from olive_qnn.testing import onnx_file
     from onnx import TensorProto, helper, numpy_helper
 
     table = numpy_helper.from_array(np.linspace(0, 1, 32, dtype=np.float32).reshape(8, 4), "table")

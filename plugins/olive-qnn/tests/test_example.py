@@ -44,7 +44,6 @@ def by_activation(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["configs"]["quantize"]["activation_type"]: c for c in record["candidates"]}
 
 
-@pytest.mark.slow
 def test_uint16_with_int16_weights_is_best_and_every_candidate_runs_whole_on_the_npu(example_run) -> None:
     _, record = example_run
     candidates = by_activation(record)
@@ -59,7 +58,6 @@ def test_uint16_with_int16_weights_is_best_and_every_candidate_runs_whole_on_the
     assert all(c["metrics"]["accelerator"].startswith("npu-QNNExecutionProvider") for c in candidates.values())
 
 
-@pytest.mark.slow
 def test_the_chain_is_recorded_and_the_best_model_is_a_context_binary(example_run) -> None:
     folder, record = example_run
     steps = {m["step"]: m for m in record["models"].values()}
@@ -71,7 +69,6 @@ def test_the_chain_is_recorded_and_the_best_model_is_a_context_binary(example_ru
     assert [(node.op_type, node.domain) for node in nodes] == [("EPContext", "com.microsoft")]
 
 
-@pytest.mark.slow
 def test_report_prints_the_table(example_run) -> None:
     folder, _ = example_run
     printed = run([sys.executable, "report.py"], folder)

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_workflow import workflow
 
 from olive_core.cli.main import cli
 from olive_core.plugins import create_plugin_manager
+from olive_qnn.testing import cnn_workflow
 
 HEAVY = ("torch", "onnx", "onnxruntime", "onnxruntime_qnn")
 
@@ -53,7 +53,7 @@ def test_olive_passes_shows_where_a_pass_runs_and_what_it_needs_of_its_input() -
 
 def test_a_dry_run_targeting_the_cpu_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     file = tmp_path / "workflow.json"
-    file.write_text(json.dumps(workflow(tmp_path, accelerators=[{"device": "cpu"}], metrics=[])))
+    file.write_text(json.dumps(cnn_workflow(tmp_path, accelerators=[{"device": "cpu"}], metrics=[])))
     result = CliRunner().invoke(cli, ["run", str(file), "--dry-run"])
     assert result.exit_code == 2, result.output
     assert "passes.compile.type: QnnContextBinary runs on npu only, but the workflow targets 'cpu'" in result.output

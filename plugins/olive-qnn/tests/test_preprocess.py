@@ -8,14 +8,15 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from conftest import CPU, gelu_cnn_file, images, onnx_file, onnx_handle, tiny_bert_file, tiny_cnn_file
 
 from olive_core.errors import ConfigError
 from olive_core.models.handler import ModelHandler
 from olive_core.passes import PassContext
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU
 
 from olive_qnn.passes.preprocess import QnnPreprocess
+from olive_qnn.testing import gelu_cnn_file, images, onnx_file, onnx_handle, tiny_bert_file, tiny_cnn_file
 
 
 def dims(model_file: str | Path) -> dict[str, list[int | str]]:

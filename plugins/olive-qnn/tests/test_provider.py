@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import images
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import ModelLoadError
 from olive_core.models.handler import ModelHandler
 from olive_core.testing import ExecutionProviderContract
+from olive_qnn.testing import images
 
 
 class TestQnnProviderContract(ExecutionProviderContract):
@@ -29,7 +29,7 @@ def test_the_provider_carries_what_qnn_needs(qnn_npu: AcceleratorSpec) -> None:
 def test_a_qdq_model_runs_on_the_htp_simulator_like_on_the_cpu(tiny_cnn_qdq: ModelHandler, qnn_npu: AcceleratorSpec) -> None:
     from olive_onnx.model import OnnxModelType
 
-    from conftest import CPU
+    from olive_core.testing.steps import CPU
 
     npu = OnnxModelType().create_session(tiny_cnn_qdq, qnn_npu, {})
     cpu = OnnxModelType().create_session(tiny_cnn_qdq, CPU, {})
@@ -48,7 +48,7 @@ def test_a_model_with_ops_qnn_refuses_is_a_clear_error_without_cpu_fallback(tmp_
 
     from olive_onnx.model import OnnxModelType
 
-    from conftest import onnx_handle
+    from olive_qnn.testing import onnx_handle
 
     graph = helper.make_graph(
         [helper.make_node("Erf", ["x"], ["y"], name="erf")],

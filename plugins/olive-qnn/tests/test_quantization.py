@@ -8,15 +8,16 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
-from conftest import CPU, calibration, images, onnx_handle, qnn_accelerator, quantized, tiny_cnn_file
 
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import ConfigError, DataError, IncompatibleModelError
 from olive_core.models.handler import ModelHandler
 from olive_core.passes import PassContext
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU
 
 from olive_qnn.passes.quantization import QnnQuantization
+from olive_qnn.testing import calibration, images, onnx_handle, qnn_accelerator, quantized, tiny_cnn_file
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -17,7 +17,6 @@ from typing import Any
 
 import onnx
 import pytest
-from conftest import gelu_cnn_file, onnx_handle, tiny_cnn_file
 
 from olive_core.engine.api import load_workflow
 from olive_core.errors import ConfigError
@@ -25,6 +24,7 @@ from olive_core.passes import PassContext
 from olive_core.plugins import create_plugin_manager
 from olive_core.recipes import Request, choose_recipe, describe_model
 from olive_qnn.recipe import ACCELERATOR, ENCODER_MODEL_TYPES, NpuRecipe, task_of
+from olive_qnn.testing import gelu_cnn_file, onnx_handle, tiny_cnn_file
 
 RECIPE = "qnn-npu"
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "cat", "dog", "is", "on", "in", "of", "and", "to", "was", "it", "train", "late", "warm"]

@@ -5,51 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import onnx
 import pytest
-from conftest import tiny_cnn_file
 
 import olive_core
 from olive_core.errors import ConfigError, ConfigErrors
-
-
-def workflow(folder: Path, dynamic: bool = False, **changes: Any) -> dict[str, Any]:
-    """Float CNN -> QnnPreprocess -> QnnQuantization (uint8 | uint16) -> QnnContextBinary on QNN."""
-    model = tiny_cnn_file(folder / "cnn", dynamic_batch=dynamic)
-    base: dict[str, Any] = {
-        "input_model": {"type": "onnx", "config": {"model_path": str(model)}},
-        "accelerators": [{"device": "npu", "provider": "QNNExecutionProvider"}],
-        "data": {
-            "images": {
-                "load": {"type": "synthetic", "config": {"num_samples": 8, "shapes": {"x": [3, 16, 16]}, "float_range": [-2, 2]}},
-                "batch_size": 1,
-            }
-        },
-        "metrics": [
-            {"name": "similarity", "type": "similarity", "data": "images", "sub_metrics": ["cosine_mean"]},
-            {"name": "npu", "type": "npu_coverage", "goals": {"coverage": {"threshold": 1.0}}},
-        ],
-        "passes": {
-            "preprocess": {"type": "QnnPreprocess", "config": {"dim_values": {"N": 1}} if dynamic else {}},
-            "quantize": {
-                "type": "QnnQuantization",
-                "config": [{"data": "images", "activation_type": "uint8"}, {"data": "images", "activation_type": "uint16"}],
-            },
-            "compile": {"type": "QnnContextBinary"},
-        },
-        "search": {"objectives": [{"metric": "similarity-cosine_mean"}]},
-        "engine": {"output_dir": str(folder / "output"), "cache": {"type": "local", "config": {"dir": str(folder / "cache")}}},
-    }
-    base.update(changes)
-    if not base["metrics"]:
-        base["search"] = {}
-    return base
+from olive_qnn.testing import cnn_workflow
 
 
 def test_a_cnn_is_quantized_and_compiled_for_the_htp_simulator(tmp_path: Path) -> None:
-    result = olive_core.run(workflow(tmp_path))
+    result = olive_core.run(cnn_workflow(tmp_path))
     assert result.ok and len(result.candidates) == 2, [c.error for c in result.candidates]
     for candidate in result.candidates:
         values = candidate.evaluation.values
@@ -64,13 +30,13 @@ def test_a_cnn_is_quantized_and_compiled_for_the_htp_simulator(tmp_path: Path) -
     nodes = onnx.load(str(tmp_path / "output" / "model" / "model.onnx"), load_external_data=False).graph.node
     assert [node.op_type for node in nodes] == ["EPContext"]
 
-    again = olive_core.run(workflow(tmp_path))  # every step and evaluation comes from the cache
+    again = olive_core.run(cnn_workflow(tmp_path))  # every step and evaluation comes from the cache
     assert again.ok and {step.status for step in again.steps.values()} == {"cached"}
 
 
 def test_dynamic_dims_left_in_the_model_stop_quantization_with_the_fix(tmp_path: Path) -> None:
     """No metric (a dynamic model cannot run on QNN to be compared with) and no preprocessing."""
-    config = workflow(tmp_path, dynamic=True, metrics=[])
+    config = cnn_workflow(tmp_path, dynamic=True, metrics=[])
     del config["passes"]["preprocess"]
     result = olive_core.run(config)
     assert not result.ok
@@ -80,7 +46,7 @@ def test_dynamic_dims_left_in_the_model_stop_quantization_with_the_fix(tmp_path:
 
 
 def test_the_dims_fixed_by_qnn_preprocess_let_the_chain_through(tmp_path: Path) -> None:
-    config = workflow(tmp_path, dynamic=True, metrics=[])
+    config = cnn_workflow(tmp_path, dynamic=True, metrics=[])
     config["passes"]["quantize"]["config"] = {"data": "images", "activation_type": "uint8"}
     config["data"]["images"]["load"]["config"]["shapes"] = {"x": [3, 16, 16]}
     result = olive_core.run(config)
@@ -90,7 +56,7 @@ def test_the_dims_fixed_by_qnn_preprocess_let_the_chain_through(tmp_path: Path) 
 
 
 def test_a_qnn_pass_on_a_cpu_accelerator_is_refused_before_anything_runs(tmp_path: Path) -> None:
-    config = workflow(tmp_path, accelerators=[{"device": "cpu"}], metrics=[])
+    config = cnn_workflow(tmp_path, accelerators=[{"device": "cpu"}], metrics=[])
     with pytest.raises(ConfigError, match=r"passes\.compile\.type: QnnContextBinary runs on npu only, but the workflow targets 'cpu'"):
         olive_core.run(config)
     assert not (tmp_path / "cache").exists() and not (tmp_path / "output").exists()
@@ -99,12 +65,12 @@ def test_a_qnn_pass_on_a_cpu_accelerator_is_refused_before_anything_runs(tmp_pat
 def test_a_qnn_pass_among_several_accelerators_names_the_one_it_cannot_use(tmp_path: Path) -> None:
     accelerators = [{"device": "npu", "provider": "QNNExecutionProvider"}, {"device": "cpu"}]
     with pytest.raises((ConfigError, ConfigErrors), match="targets 'cpu'"):
-        olive_core.run(workflow(tmp_path, accelerators=accelerators, metrics=[]))
+        olive_core.run(cnn_workflow(tmp_path, accelerators=accelerators, metrics=[]))
     assert not (tmp_path / "cache").exists()
 
 
 def test_a_provider_no_plugin_registered_is_a_validation_error_with_a_suggestion(tmp_path: Path) -> None:
-    config = workflow(tmp_path, accelerators=[{"device": "npu", "provider": "QnnExecutionProvider"}])
+    config = cnn_workflow(tmp_path, accelerators=[{"device": "npu", "provider": "QnnExecutionProvider"}])
     with pytest.raises(ConfigError, match="unknown execution provider 'QnnExecutionProvider'") as error:
         olive_core.run(config)
     assert "did you mean 'QNNExecutionProvider'?" in str(error.value)
@@ -112,7 +78,7 @@ def test_a_provider_no_plugin_registered_is_a_validation_error_with_a_suggestion
 
 
 def test_the_qnn_provider_on_the_wrong_device_is_a_validation_error(tmp_path: Path) -> None:
-    config = workflow(tmp_path, accelerators=[{"device": "gpu", "provider": "QNNExecutionProvider"}])
+    config = cnn_workflow(tmp_path, accelerators=[{"device": "gpu", "provider": "QNNExecutionProvider"}])
     with pytest.raises(ConfigError, match="'QNNExecutionProvider' runs on 'npu', not on 'gpu'"):
         olive_core.run(config)
 
@@ -128,7 +94,7 @@ def _without_onnxruntime_qnn(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_qnn_named_without_onnxruntime_qnn_installed_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _without_onnxruntime_qnn(monkeypatch)
     with pytest.raises(ConfigError, match="execution provider 'QNNExecutionProvider' is not available on this machine") as error:
-        olive_core.run(workflow(tmp_path))
+        olive_core.run(cnn_workflow(tmp_path))
     assert "pip install olive-qnn" in str(error.value)
     assert not (tmp_path / "cache").exists() and not (tmp_path / "output").exists()
 
@@ -136,6 +102,6 @@ def test_qnn_named_without_onnxruntime_qnn_installed_says_what_to_install(tmp_pa
 def test_an_npu_run_without_any_npu_provider_installed_names_the_registered_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _without_onnxruntime_qnn(monkeypatch)
     with pytest.raises(ConfigError, match=r"no execution provider of 'npu' is available here \(.*QNNExecutionProvider") as error:
-        olive_core.run(workflow(tmp_path, accelerators=[{"device": "npu"}]))
+        olive_core.run(cnn_workflow(tmp_path, accelerators=[{"device": "npu"}]))
     assert "install the plugin (and package) of a provider" in str(error.value)
     assert not (tmp_path / "output").exists()
