@@ -1,14 +1,31 @@
 """Components that well-known plugins provide, so an unknown name can say what to install.
 
 This is a hint table only: nothing is registered from here, and a plugin missing from it works
-exactly as well.
+exactly as well. It lists every component of :data:`HINTED_KINDS` that the plugins of this
+repository register (``tests/test_docs.py`` checks both ways); commands and recipes are left
+out, as no workflow names them.
 """
 
 from __future__ import annotations
 
+#: the kinds of component a workflow names, for which an unknown name gets an install hint
+HINTED_KINDS = (
+    "pass",
+    "model_type",
+    "accelerator",
+    "execution_provider",
+    "metric",
+    "data_component",
+    "search_strategy",
+    "cache_backend",
+    "tracker",
+    "executor",
+)
+
 KNOWN_PLUGINS: dict[str, dict[str, tuple[str, ...]]] = {
     "olive-torch": {
         "model_type": ("hf", "pytorch"),
+        "data_component": ("hf_tokenize",),
     },
     "olive-onnx": {
         "model_type": ("onnx",),
@@ -23,6 +40,15 @@ KNOWN_PLUGINS: dict[str, dict[str, tuple[str, ...]]] = {
             "OnnxSessionTuning",
         ),
         "accelerator": ("gpu", "npu"),
+        "execution_provider": (
+            "CUDAExecutionProvider",
+            "TensorrtExecutionProvider",
+            "ROCMExecutionProvider",
+            "MIGraphXExecutionProvider",
+            "DmlExecutionProvider",
+            "OpenVINOExecutionProvider",
+            "VitisAIExecutionProvider",
+        ),
     },
     "olive-torch-quant": {
         "pass": ("TorchAOQuantization", "MagnitudePruning", "NMSparsity", "StructuredPruning", "LoRAFinetuning", "MergeLoRA"),
