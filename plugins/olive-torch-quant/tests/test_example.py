@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import example_steps, olive
+from olive_core.testing.workflows import run_olive
+from olive_torch_quant.testing import example_steps
 
 
 def test_finetuning_and_merging_raise_held_out_accuracy(prepared_example: Path) -> None:
@@ -17,7 +18,7 @@ def test_finetuning_and_merging_raise_held_out_accuracy(prepared_example: Path) 
         del workflow["passes"][step]
     workflow["engine"]["output_dir"] = "output-torch"
     (prepared_example / "workflow-torch.json").write_text(json.dumps(workflow))
-    done = olive("run", "workflow-torch.json", cwd=prepared_example)
+    done = run_olive("run", "workflow-torch.json", cwd=prepared_example)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     record = json.loads((prepared_example / "output-torch" / "run.json").read_text())

@@ -10,13 +10,15 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import example_steps, olive
+
+from olive_core.testing.workflows import run_olive
+from olive_torch_quant.testing import example_steps
 
 pytest.importorskip("olive_onnx")
 
 
 def test_accuracy_after_each_step_of_the_example(prepared_example: Path) -> None:
-    done = olive("run", "workflow.json", cwd=prepared_example)
+    done = run_olive("run", "workflow.json", cwd=prepared_example)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     record = json.loads((prepared_example / "output" / "run.json").read_text())

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import context, load, outputs
 
 from olive_core.errors import DataError, IncompatibleModelError
 from olive_core.models import ModelHandler
@@ -16,6 +15,7 @@ from olive_core.testing import PassContract
 from olive_torch_quant.lora import LoRAFinetuning
 from olive_torch_quant.merge import MergeLoRA
 from olive_torch_quant.quantization import TorchAOQuantization
+from olive_torch_quant.testing import context, load, outputs
 
 QUICK = {"data": "train", "epochs": 2, "learning_rate": 5e-3}
 

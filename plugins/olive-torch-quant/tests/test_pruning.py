@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import load, outputs
 
 from olive_core.errors import IncompatibleModelError
 from olive_core.models import ModelHandler
@@ -14,6 +13,7 @@ from olive_core.testing import PassContract
 from olive_torch_quant.magnitude_pruning import MagnitudePruning
 from olive_torch_quant.nm_sparsity import NMSparsity
 from olive_torch_quant.quantization import TorchAOQuantization
+from olive_torch_quant.testing import load, outputs
 
 
 def linear_weights(model: ModelHandler) -> dict[str, Any]:

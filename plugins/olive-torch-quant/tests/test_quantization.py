@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import context, load, outputs
 
 from olive_core.errors import IncompatibleModelError
 from olive_core.models import ModelHandler
 from olive_core.testing import PassContract
 from olive_torch_quant.quantization import TorchAOQuantization
+from olive_torch_quant.testing import context, load, outputs
 
 
 def quantized_layers(module: Any) -> dict[str, str]:

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import hf_handle, load, outputs
 
 from olive_core.errors import IncompatibleModelError
 from olive_core.models import ModelHandler
 from olive_core.testing import PassContract
+from olive_torch.testing import hf_handle
 from olive_torch_quant.structured_pruning import StructuredPruning
+from olive_torch_quant.testing import load, outputs
 
 
 def parameters(model: ModelHandler) -> int:
@@ -68,14 +69,14 @@ def test_attention_heads_of_a_grouped_query_model(tiny_llama_dir, run_pass) -> N
 
 
 def test_bert_heads_are_refused_with_the_reason(classifier) -> None:
-    from conftest import context
+    from olive_torch_quant.testing import context
 
     with pytest.raises(IncompatibleModelError, match="hidden_size / num_attention_heads"):
         StructuredPruning().check_input(classifier, StructuredPruning.Config(target="attention_heads"), context())
 
 
 def test_pytorch_models_are_refused(mlp) -> None:
-    from conftest import context
+    from olive_torch_quant.testing import context
 
     with pytest.raises(IncompatibleModelError, match="takes hf models"):
         StructuredPruning().check_input(mlp, StructuredPruning.Config(), context())

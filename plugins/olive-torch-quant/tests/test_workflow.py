@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import sentences
 
 import olive_core
+from olive_torch_quant.testing import sentences
 
 
 def test_prune_then_quantize_runs_evaluates_and_reuses_the_cache(tiny_classifier_dir: Path, tmp_path: Path) -> None:
