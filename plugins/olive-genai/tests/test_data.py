@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import hf_handle
 from pydantic import ValidationError
 
 from olive_core.bounds import unbounded_numbers
@@ -17,13 +16,14 @@ from olive_core.plugins import create_plugin_manager
 from olive_core.testing import DataComponentContract
 
 from olive_genai.data import Prompts, PromptsConfig, TextBlocks, TextBlocksConfig, token_batches
+from olive_torch.testing import hf_handle
 
 TEXTS = [{"text": "w1 w2 w3"}, {"text": "w4 w5"}]  # tokens 5 6 7 | 8 9
 
 
 @pytest.fixture(scope="module")
 def context(tiny_llama_dir: Path) -> DataContext:
-    return DataContext(model=hf_handle(tiny_llama_dir), name="corpus")
+    return DataContext(model=hf_handle(tiny_llama_dir, "text-generation"), name="corpus")
 
 
 def blocks(context: DataContext, samples: list = TEXTS, **config: object) -> list[list[int]]:
@@ -40,7 +40,7 @@ class TestTextBlocksContract(DataComponentContract):
 
     @pytest.fixture
     def context(self, tiny_llama_dir: Path) -> DataContext:
-        return DataContext(model=hf_handle(tiny_llama_dir), name="corpus")
+        return DataContext(model=hf_handle(tiny_llama_dir, "text-generation"), name="corpus")
 
 
 class TestPromptsContract(TestTextBlocksContract):

@@ -56,7 +56,6 @@ def made(record: dict[str, Any]) -> dict[str, dict[str, float]]:
     return found
 
 
-@pytest.mark.slow
 def test_prepare_writes_the_model_and_text_files(example_run: tuple[Path, dict[str, Any]]) -> None:
     folder, _ = example_run
     build = folder / "build"
@@ -65,7 +64,6 @@ def test_prepare_writes_the_model_and_text_files(example_run: tuple[Path, dict[s
         assert len((build / name).read_text().splitlines()) >= 16
 
 
-@pytest.mark.slow
 def test_the_workflow_compares_fp32_and_int4_outputs(example_run: tuple[Path, dict[str, Any]]) -> None:
     folder, record = example_run
     base = record["input_model"]["metrics"]["values"]
@@ -93,7 +91,6 @@ def test_the_workflow_compares_fp32_and_int4_outputs(example_run: tuple[Path, di
     assert (folder / "output" / "model" / "genai_config.json").is_file()
 
 
-@pytest.mark.slow
 def test_onnxruntime_genai_reads_the_tokenizer(example_run: tuple[Path, dict[str, Any]]) -> None:
     """The README says og.Tokenizer loads the trained byte-level BPE and agrees with transformers."""
     import onnxruntime_genai as og
@@ -107,7 +104,6 @@ def test_onnxruntime_genai_reads_the_tokenizer(example_run: tuple[Path, dict[str
         assert ours.decode(ours.encode(line)) == line
 
 
-@pytest.mark.slow
 def test_report_prints_a_row_per_model(example_run: tuple[Path, dict[str, Any]]) -> None:
     folder, record = example_run
     spec = importlib.util.spec_from_file_location("tiny_llm_report", folder / "report.py")

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import CPU, hf_handle, run_pass
 
 from olive_core.errors import IncompatibleModelError
 from olive_core.models.handler import ModelHandler
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU, run_pass
+from olive_torch.testing import hf_handle
 
 
 class TestGenAIKVCacheExport(PassContract):
@@ -19,7 +20,7 @@ class TestGenAIKVCacheExport(PassContract):
 
     @pytest.fixture
     def input_model(self, tiny_gpt2_dir: Path) -> ModelHandler:
-        return hf_handle(tiny_gpt2_dir)
+        return hf_handle(tiny_gpt2_dir, "text-generation")
 
     def check_output(self, config: dict[str, Any], input_model: ModelHandler, output_model: ModelHandler) -> None:
         import json
@@ -32,7 +33,7 @@ class TestGenAIKVCacheExport(PassContract):
 
 @pytest.fixture(scope="module")
 def exported_gpt2(tiny_gpt2_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> ModelHandler:
-    return run_pass("GenAIKVCacheExport", hf_handle(tiny_gpt2_dir), tmp_path_factory.mktemp("gpt2-kv"))[0]
+    return run_pass("GenAIKVCacheExport", hf_handle(tiny_gpt2_dir, "text-generation"), tmp_path_factory.mktemp("gpt2-kv"))[0]
 
 
 def test_the_export_generates_what_pytorch_generates(exported_gpt2: ModelHandler, tiny_gpt2_dir: Path) -> None:
@@ -51,7 +52,7 @@ def test_the_export_generates_what_pytorch_generates(exported_gpt2: ModelHandler
 
 
 def test_an_exported_model_quantizes_like_a_built_one(exported_gpt2: ModelHandler, tmp_path: Path) -> None:
-    quantized, context = run_pass("GenAIWeightOnlyQuantization", exported_gpt2, tmp_path / "q", algorithm="rtn")
+    quantized, context = run_pass("GenAIWeightOnlyQuantization", exported_gpt2, tmp_path / "q", {"algorithm": "rtn"})
     assert context.report["MatMulNBits"] > 0
     from olive_genai.model import GenAIModelType
 
@@ -64,12 +65,12 @@ def test_a_model_without_a_key_value_cache_is_refused(tmp_path: Path) -> None:
     import torch
     from transformers import MambaConfig, MambaForCausalLM
 
-    from conftest import save_tokenizer
+    from olive_genai.testing import save_tokenizer
 
     folder = tmp_path / "mamba"
     torch.manual_seed(0)
     MambaForCausalLM(MambaConfig(vocab_size=256, hidden_size=32, num_hidden_layers=1, state_size=4)).save_pretrained(folder)
     save_tokenizer(folder)
     with pytest.raises(IncompatibleModelError, match="neither GenAIModelBuilder nor GenAIKVCacheExport") as error:
-        run_pass("GenAIKVCacheExport", hf_handle(folder), tmp_path / "out")
+        run_pass("GenAIKVCacheExport", hf_handle(folder, "text-generation"), tmp_path / "out")
     assert "MambaForCausalLM" in str(error.value)

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TINY_LLAMA, WORDS
 
 import olive_core
 from olive_core.accelerators import AcceleratorSpec
@@ -24,6 +23,7 @@ from olive_genai.language_model import Generation
 from olive_genai.metrics.agreement import TokenAgreementConfig, TokenAgreementMetric
 from olive_genai.metrics.generation_latency import GenerationLatencyConfig, GenerationLatencyMetric
 from olive_genai.metrics.perplexity import PerplexityMetric
+from olive_genai.testing import TINY_LLAMA, WORDS
 
 
 class Counting:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CPU
 
 from olive_core.errors import ConfigError, ModelLoadError
 from olive_core.models.handler import ModelHandler
+from olive_core.testing.steps import CPU
 from olive_genai.model import GenAIModelType
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TINY_LLAMA
 
 from olive_core.engine.api import load_workflow
 from olive_core.errors import ConfigError
 from olive_core.plugins import create_plugin_manager
 from olive_core.recipes import Request, choose_recipe, describe_model
 from olive_genai.recipe import SAMPLE_TEXT, LanguageModelRecipe, is_causal_lm, perplexity_rise_percent
+from olive_genai.testing import TINY_LLAMA
 
 RECIPE = "genai-language-models"
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import CPU, run_pass
 
 from olive_core.errors import IncompatibleModelError
 from olive_core.models.handler import ModelHandler
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU, run_pass
 
 #: token blocks, as the text_blocks data component makes them
 BLOCKS = [{"input_ids": np.random.default_rng(seed).integers(4, 256, size=(2, 32)).astype(np.int64)} for seed in range(2)]
@@ -41,7 +41,7 @@ def test_each_algorithm_makes_a_model_close_to_the_float_one(algorithm: str, bui
     from olive_genai.model import GenAIModelType
 
     extra = {"data": "calibration"} if algorithm == "gptq" else {}
-    quantized, context = run_pass("GenAIWeightOnlyQuantization", built_fp32, tmp_path / algorithm, {"calibration": BLOCKS}, algorithm=algorithm, **extra)
+    quantized, context = run_pass("GenAIWeightOnlyQuantization", built_fp32, tmp_path / algorithm, {"algorithm": algorithm, **extra}, {"calibration": BLOCKS})
     assert "Progress" not in capfd.readouterr().out  # the quantizer's own progress bars stay quiet
     assert context.report["algorithm"] == algorithm and context.report["MatMulNBits"] > 0
     ids = BLOCKS[0]["input_ids"][:1]
