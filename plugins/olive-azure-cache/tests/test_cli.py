@@ -6,9 +6,10 @@ import base64
 
 import pytest
 from click.testing import CliRunner
-from conftest import CONNECTION_ENV, TOY
 
 from olive_core.cli.main import cli
+from olive_core.testing.workflows import TOY
+from olive_azure_cache.testing import CONNECTION_ENV
 
 
 @pytest.fixture

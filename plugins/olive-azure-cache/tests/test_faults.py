@@ -14,11 +14,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
-from conftest import ACCOUNT, ACCOUNT_KEY, CONNECTION_ENV, TOY, Azurite
 
 from olive_core import hookimpl
 from olive_core.engine.api import run
 from olive_core.plugins import create_plugin_manager
+from olive_core.testing.workflows import TOY
+from olive_azure_cache.testing import ACCOUNT, ACCOUNT_KEY, CONNECTION_ENV, Azurite
 
 
 def _statuses(result) -> list[str]:

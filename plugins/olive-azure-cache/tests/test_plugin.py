@@ -97,9 +97,9 @@ def test_scrubbing_filter_rewrites_log_records(caplog):
 
 
 def test_a_missing_emulator_fails_the_tests_and_says_how_to_install_it(monkeypatch, tmp_path):
-    import conftest
+    from olive_azure_cache.testing import azurite_binary
 
     monkeypatch.setenv("AZURITE_BLOB", str(tmp_path / "no-azurite-here"))
-    monkeypatch.setattr(conftest, "DEFAULT_BINARY", tmp_path / "nor-here")
+    monkeypatch.chdir(tmp_path)  # no .tools/azurite here or above
     with pytest.raises(pytest.fail.Exception, match="run `make test`"):
-        conftest.azurite_binary()
+        azurite_binary()
