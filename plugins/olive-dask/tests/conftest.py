@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,18 +18,8 @@ from typing import Any
 
 import pytest
 
-HOST = "127.0.0.1"  # never anything else
-TOY = "olive_core.testing.toy"
-REPO_ROOT = Path(__file__).resolve().parents[3]
-AZURITE_DEFAULT = REPO_ROOT / ".tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
-#: Azurite's well-known development account and key (public, documented by Microsoft)
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
+from olive_core.testing.ports import HOST, free_port
+from olive_core.testing.workflows import TOY
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -108,41 +96,15 @@ def dask_processes(tmp_path: Path) -> Iterator[Callable[..., DaskProcesses]]:
         processes.stop()
 
 
-@dataclass
-class Azurite:
-    port: int
-    process: subprocess.Popen[bytes]
-
-    def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};"
-            f"BlobEndpoint=http://{HOST}:{self.port}/devstoreaccount1;"
-        )
-
-
 @pytest.fixture
-def azurite(tmp_path: Path) -> Iterator[Azurite]:
-    """The Azure Storage emulator `make test` installs (AZURITE_BLOB): a missing one fails the test."""
-    binary = Path(os.environ.get("AZURITE_BLOB") or AZURITE_DEFAULT)
-    if not binary.is_file():
-        pytest.fail(f"the Azurite emulator is not installed at {binary}: run `make test`, or set AZURITE_BLOB", pytrace=False)
-    port = free_port()
-    command = [str(binary), "--blobHost", HOST, "--blobPort", str(port), "--location", str(tmp_path / "azurite"),
-               "--silent", "--disableTelemetry", "--skipApiVersionCheck"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection((HOST, port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("Azurite did not start", pytrace=False)
-                time.sleep(0.1)
-        yield Azurite(port, process)
-    finally:
-        _stop(process)
+def azurite(tmp_path: Path) -> Iterator[Any]:
+    """olive-azure-cache's Azurite emulator (``make test`` installs it): a missing one fails the test."""
+    from olive_azure_cache.testing import Azurite, azurite_binary
+
+    server = Azurite(azurite_binary(), tmp_path / "azurite")
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -154,8 +116,3 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("OLIVE_PLUGINS", TOY)
     monkeypatch.setenv("OLIVE_CACHE_DIR", str(tmp_path / "default-cache"))
 
-
-def read(path: Path) -> dict[str, Any]:
-    import json
-
-    return json.loads(path.read_text())

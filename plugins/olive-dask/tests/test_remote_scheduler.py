@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import free_port
 
 from olive_core.cli.main import cli
 from olive_core.engine.api import run
 from olive_core.plugins import create_plugin_manager
 from olive_core.testing.contracts.executors import comparable, toy_search
+from olive_core.testing.ports import free_port
 
 
 def test_a_running_scheduler_finds_what_inline_finds_and_a_killed_worker_loses_nothing(dask_processes, tmp_path):
