@@ -3,8 +3,8 @@
     .venv/bin/python plugins/olive-mlflow/docs/ui_screenshot.py
 
 Starts ``mlflow server`` on 127.0.0.1 (SQLite store and artifacts in a temporary folder), runs the
-MiniLM-shaped toy search of the plugin's tests (a 384x384 toy layer whose rounding is searched)
-tracked there, and photographs the experiment's runs and the best candidate's run with the headless Chromium the report's
+MiniLM-shaped toy search of the plugin's tests (olive_mlflow.testing.minilm_shaped: a 384x384 toy layer
+whose rounding is searched) tracked there, and photographs the experiment's runs and the best candidate's run with the headless Chromium the report's
 browser test uses (olive_core.testing.browser.find_chromium, driven by Playwright).
 """
 
@@ -18,18 +18,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PICTURE = HERE / "mlflow-ui.png"
 CANDIDATE_PICTURE = HERE / "mlflow-ui-candidate.png"
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 
 def main() -> int:
-    from conftest import TOY, start_server
     from mlflow import MlflowClient
     from playwright.sync_api import sync_playwright
-    from test_server import minilm_shaped
 
     from olive_core.engine.api import run
-    from olive_core.plugins import create_plugin_manager
     from olive_core.testing.browser import find_chromium
+    from olive_core.testing.workflows import toy_manager
+    from olive_mlflow.testing import minilm_shaped, start_server
 
     chromium = find_chromium()
     if chromium is None:
@@ -47,7 +45,7 @@ def main() -> int:
             path.rename(folder / "minilm-int8.json")
             path = folder / "minilm-int8.json"
             path.write_text(json.dumps(workflow))
-            result = run(path, manager=create_plugin_manager(extra_plugins=[TOY]))
+            result = run(path, manager=toy_manager())
             print(f"olive run {result.run_id}: {len(result.candidates)} candidates, best {result.best}")
             experiment = MlflowClient(tracking_uri=server.url).get_experiment_by_name("minilm-int8").experiment_id
             with sync_playwright() as playwright:

@@ -11,9 +11,9 @@ from mlflow import MlflowClient
 from olive_core import hookimpl
 from olive_core.engine.api import run
 from olive_core.plugins import create_plugin_manager
+from olive_core.testing.workflows import TOY
 from olive_mlflow.recorder import default_tracking_uri
-
-from conftest import TOY, toy_search
+from olive_mlflow.testing import toy_search
 
 SECRET = "mlfl0w-s3cret-token"
 

@@ -6,38 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 from click.testing import CliRunner
 from mlflow import MlflowClient
 
 from olive_core.cli.main import cli
 from olive_core.engine.api import run
-from olive_core.testing.toy import write_toy_model
-
-from conftest import toy_search
-
-HIDDEN = 384  # MiniLM's hidden size
-
-
-def minilm_shaped(tmp_path: Path, tracking: dict) -> Path:
-    """A 384x384 toy linear layer, "quantized" by rounding its weights to 1, 2 or 3 decimals."""
-    rng = np.random.default_rng(0)
-    model = write_toy_model(tmp_path / "minilm-toy" / "weights.json", rng.normal(0, 0.05, (HIDDEN, HIDDEN)).tolist(), rng.normal(0, 0.01, HIDDEN).tolist())
-    workflow = {
-        "input_model": {"type": "toy", "config": {"model_path": str(model)}},
-        "data": {"sentences": {"load": {"type": "synthetic", "config": {"num_samples": 8, "seed": 1}}}},
-        "metrics": [
-            {"name": "similarity", "type": "similarity", "data": "sentences", "sub_metrics": ["cosine_min", "cosine_mean"]},
-            {"name": "size", "type": "size"},
-        ],
-        "passes": {"quantize": {"type": "ToyRound", "config": {"round_bias": True}, "search": {"decimals": [1, 2, 3]}}},
-        "search": {"strategy": "exhaustive", "objectives": [{"metric": "similarity-cosine_min"}, {"metric": "size-mb", "priority": 2}]},
-        "engine": {"output_dir": "out", "cache": {"type": "local", "config": {"dir": "cache"}}},
-        "tracking": [{"type": "mlflow", "config": tracking}],
-    }
-    path = tmp_path / "minilm-toy.json"
-    path.write_text(json.dumps(workflow))
-    return path
+from olive_mlflow.testing import minilm_shaped, toy_search
 
 
 def test_a_run_logs_to_a_server_and_registers_the_best_model(mlflow_server, toy_manager, tmp_path):
