@@ -89,22 +89,21 @@ def example_plugin(session: nox.Session) -> None:
 
 @nox.session
 def everything(session: nox.Session) -> None:
-    """Core and every plugin installed together, with the `data` extra: core's tests again, import-cost
-    checks and the parquet/HF-dataset loaders included,
-    then every benchmark script on its smallest setting (bench/tests), so that none can rot."""
+    """Core and every plugin installed together, with the `data` extra, in one pytest call: core's
+    tests again (import-cost checks, the parquet/HF-dataset loaders, the whole suite collected at
+    once), the tests that cross plugins, and every benchmark script on its smallest setting
+    (bench/tests), so that none can rot. The root pyproject's ``--import-mode=importlib`` lets the
+    plugins' same-named test files and conftests sit side by side."""
     # the `data` extra makes the parquet and HF-dataset loader tests run here (they skip in `core`)
     _install(session, f"{ROOT}[test,data]", *(_plugin_target(name) for name in PLUGINS))
     expect = {"OLIVE_EXPECT_PLUGINS": ",".join(PLUGINS), "OLIVE_EXPECT_EXTRAS": "data"}
-    session.run("pytest", "tests", *session.posargs, env={**TEST_ENV, **expect})
     # tests that cross plugins (they skip in a single plugin's session)
     cross = [
         ROOT / "plugins" / "olive-torch-quant" / "tests" / "test_example_onnx.py",
         ROOT / "plugins" / "olive-torch" / "tests" / "test_loading_extras.py",
     ]
-    for path in cross:  # one run each: their plugins' conftest modules share a name
-        if path.exists():
-            session.run("pytest", str(path), env=TEST_ENV)
-    session.run("pytest", str(ROOT / "bench" / "tests"), "-rA", env=TEST_ENV)
+    paths = [str(ROOT / "tests"), *(str(path) for path in cross if path.exists()), str(ROOT / "bench" / "tests")]
+    session.run("pytest", *paths, *session.posargs, env={**TEST_ENV, **expect})
 
 
 if os.environ.get("CI"):
