@@ -47,7 +47,7 @@ class OnnxModelType(ModelType):
         except ModelLoadError as exc:
             raise ModelLoadError(f"input model '{name}': {exc.message}", hint=exc.hint) from exc
         # A folder's config and tokenizer files travel with the model through every pass.
-        from olive_torch.hf_model import folder_support_files
+        from olive_torch.api import folder_support_files
 
         files = [str(f.absolute()) for f in folder_support_files(path)] if path.is_dir() else []
         handle = ModelHandler(type="onnx", path=str(model_file.resolve()), io_config=config.io_config, files=files)

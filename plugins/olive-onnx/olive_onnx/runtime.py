@@ -57,14 +57,10 @@ def open_session(
 
     external_data_files(model_file)  # never let ORT read data from outside the model's folder
     provider = resolve_execution_provider(accelerator)
-    options = options if options is not None else session_options(settings)
-    for key, value in {**accelerator.config_entries(), **(config_entries or {})}.items():
-        options.add_session_config_entry(key, value)
-    provider_options = {**accelerator.options(), **settings.provider_options}
+    options = accelerator_session_options(accelerator, settings, options, config_entries)
     extra: dict[str, Any] = {"disabled_optimizers": list(disabled_optimizers)} if disabled_optimizers else {}
-    if accelerator.library is not None:
-        options.add_provider_for_devices(plugin_ep_devices(provider, accelerator.library), provider_options)
-    else:
+    if accelerator.library is None:
+        provider_options = {**accelerator.options(), **settings.provider_options}
         extra["providers"] = [(provider, provider_options)] if provider_options else [provider]
     try:
         session = onnxruntime.InferenceSession(str(model_file), sess_options=options, **extra)
@@ -81,6 +77,30 @@ def open_session(
             hint=f"check the drivers and libraries that {provider} needs (see onnxruntime's log above)",
         )
     return session
+
+
+def accelerator_session_options(
+    accelerator: AcceleratorSpec,
+    settings: SessionSettings,
+    options: onnxruntime.SessionOptions | None = None,
+    config_entries: dict[str, str] | None = None,
+) -> onnxruntime.SessionOptions:
+    """``options`` (by default those of ``settings``) with the accelerator's session config entries
+    (``config_entries`` override them) and, for a plugin EP (an accelerator with a ``library``), its
+    provider added for its devices with the accelerator's and the settings' provider options.
+
+    A built-in provider is not added here: ORT takes it as the session's ``providers``
+    (:func:`open_session` does that). What runs a plugin EP without a session (ORT's
+    ``ModelCompiler``) takes these options as they are.
+    """
+    provider = resolve_execution_provider(accelerator)
+    options = options if options is not None else session_options(settings)
+    for key, value in {**accelerator.config_entries(), **(config_entries or {})}.items():
+        options.add_session_config_entry(key, value)
+    if accelerator.library is not None:
+        provider_options = {**accelerator.options(), **settings.provider_options}
+        options.add_provider_for_devices(plugin_ep_devices(provider, accelerator.library), provider_options)
+    return options
 
 
 class OnnxSession:

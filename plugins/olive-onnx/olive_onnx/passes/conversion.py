@@ -76,10 +76,13 @@ class OnnxConversion(Pass):
 
     def check_input(self, model: ModelHandler, config: OnnxConversionConfig, context: PassContext) -> None:
         super().check_input(model, config, context)
-        quantization = _quantization(model)
+        from olive_torch.api import quantization_of
+
+        quantization = quantization_of(model)
         if quantization:
+            library = quantization.get("library", "unknown")
             raise IncompatibleModelError(
-                f"{PASS_NAME} exports float models, and this one is {quantization}-quantized: the exporters "
+                f"{PASS_NAME} exports float models, and this one is {library}-quantized: the exporters "
                 "stop at torchao's quantized tensors or turn them back into float weights",
                 hint="convert the float model, then quantize the ONNX model "
                 "(OnnxDynamicQuantization, OnnxStaticQuantization, OnnxInt4WeightOnly)",
@@ -89,9 +92,7 @@ class OnnxConversion(Pass):
         import torch
 
         from olive_onnx.files import MODEL_FILE_NAME
-        from olive_torch.io import resolve_io_config
-        from olive_torch.loading import load_torch_model
-        from olive_torch.wrapping import wrap_for_io
+        from olive_torch.api import load_torch_model, resolve_io_config, wrap_for_io
 
         io_config = resolve_io_config(model)
         loaded = load_torch_model(_with_attention(model, config))
@@ -123,23 +124,6 @@ class OnnxConversion(Pass):
 # -- loading ------------------------------------------------------------------------------------
 
 
-def _quantization(model: ModelHandler) -> str | None:
-    """The library a PyTorch model was quantized with: as a pass recorded it (olive-torch-quant's
-    ``quantization`` attribute) or as a local hf folder's config.json says."""
-    recorded = model.attributes.get("quantization")
-    if recorded:
-        return str(recorded.get("library", "unknown"))
-    if model.type == "hf" and not model.attributes.get("hub_id"):
-        import json
-
-        config_file = Path(model.path) / "config.json"
-        if config_file.is_file():
-            found = json.loads(config_file.read_text(encoding="utf-8")).get("quantization_config")
-            if found:
-                return str(found.get("quant_method", "unknown"))
-    return None
-
-
 def _with_attention(model: ModelHandler, config: OnnxConversionConfig) -> ModelHandler:
     """The handle to load from: an hf model gets the configured attention unless it chose one."""
     load_kwargs = dict(model.attributes.get("load_kwargs") or {})
@@ -149,7 +133,7 @@ def _with_attention(model: ModelHandler, config: OnnxConversionConfig) -> ModelH
 
 
 def _example_args(model: ModelHandler, io_config: IoConfig) -> tuple[torch.Tensor, ...]:
-    from olive_torch.io import dummy_inputs
+    from olive_torch.api import dummy_inputs
 
     inputs = dummy_inputs(model)
     return tuple(inputs[name] for name in io_config.input_names)
@@ -163,7 +147,7 @@ def _exportable(
     config: OnnxConversionConfig,
 ) -> torch.nn.Module:
     """The module the exporter traces; a TorchScript model is prepared for it (see wrap_for_export)."""
-    from olive_torch.wrapping import wrap_for_export
+    from olive_torch.api import wrap_for_export
 
     try:
         return wrap_for_export(loaded, model, io_config, example, config.exporter)
@@ -323,7 +307,7 @@ def _check_against_torch(
     import onnxruntime
     import torch
 
-    from olive_torch.io import dummy_inputs
+    from olive_torch.api import dummy_inputs
 
     try:
         session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
@@ -382,13 +366,9 @@ def _copy_support_files(model: ModelHandler, output_dir: Path, context: PassCont
     Extra files come from the handle, which may come from a cache record someone else wrote:
     only those inside the model's folder are copied.
     """
-    from olive_torch.paths import escaping_links, is_inside, model_folder
+    from olive_torch.api import escaping_links, hf_support_files, is_inside, model_folder
 
-    sources: list[Path] = []
-    if model.type == "hf":
-        from olive_torch.hf_model import hf_support_files
-
-        sources += hf_support_files(model)
+    sources: list[Path] = hf_support_files(model) if model.type == "hf" else []
     folder = model_folder(model) if not model.attributes.get("hub_id") else None
     for file in map(Path, model.files):
         if folder is not None and is_inside(file, folder) and not (file.is_dir() and escaping_links(file, folder)):
