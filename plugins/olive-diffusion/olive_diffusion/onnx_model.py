@@ -60,7 +60,7 @@ class OnnxDiffusionModelType(ModelType):
     def check(self, handle: ModelHandler) -> None:
         """Every component's .onnx file is there and keeps its external data inside the folder, and the
         scheduler config names a plain class."""
-        from olive_onnx.files import external_data_files
+        from olive_onnx.api import external_data_files
 
         from olive_diffusion.configs import scheduler_class_name
 

@@ -57,7 +57,7 @@ class OnnxPipelineSession:
     ) -> None:
         from olive_diffusion.configs import read_json
         from olive_diffusion.tokens import load_tokenizer, tokenize
-        from olive_onnx.runtime import create_session
+        from olive_onnx.api import create_session
 
         self.input_names, self.output_names = list(INPUT_NAMES), list(OUTPUT_NAMES)
         self.manifest, self.generation, self.shapes = manifest, generation, manifest.shapes

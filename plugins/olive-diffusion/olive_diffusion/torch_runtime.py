@@ -39,10 +39,10 @@ class TorchPipelineSession:
 
         from olive_diffusion.lora import attach_adapters
         from olive_diffusion.tokens import tokenize
-        from olive_torch.runtime import KNOWN_SETTINGS, apply_thread_settings, torch_device
+        from olive_torch.api import apply_thread_settings, torch_device, torch_settings
 
         self.input_names, self.output_names = list(INPUT_NAMES), list(OUTPUT_NAMES)
-        self.settings = {key: settings[key] for key in KNOWN_SETTINGS if settings.get(key)}
+        self.settings = torch_settings(settings)
         self.device = torch_device(accelerator)
         apply_thread_settings(self.settings)
         self.generation, self.shapes = generation, shapes
@@ -74,7 +74,7 @@ class TorchPipelineSession:
         import numpy as np
         import torch
 
-        from olive_torch.runtime import apply_thread_settings
+        from olive_torch.api import apply_thread_settings
 
         ids, seeds = prompt_batch(inputs, self.shapes.text_length)
         apply_thread_settings(self.settings)

@@ -42,7 +42,7 @@ def component_torch_handle(
 
 def example_inputs(handle: ModelHandler, batch_size: int | None = None, seed: int = 0) -> tuple[torch.Tensor, ...]:
     """Seeded example tensors in io-config order (olive-torch's dummy inputs: token ids within the vocabulary)."""
-    from olive_torch.io import dummy_inputs
+    from olive_torch.api import dummy_inputs
 
     inputs = dummy_inputs(handle, batch_size=batch_size, seed=seed)
     return tuple(inputs[name] for name in handle.io_config.input_names)  # type: ignore[union-attr]

@@ -235,7 +235,7 @@ def run_once(handle: ModelHandler, accelerator: AcceleratorSpec) -> None:
     """Load a component on the accelerator and run it on seeded example inputs from its io config."""
     import numpy as np
 
-    from olive_onnx.runtime import create_session
+    from olive_onnx.api import create_session
 
     io = handle.io_config
     session = create_session(handle, accelerator, {})

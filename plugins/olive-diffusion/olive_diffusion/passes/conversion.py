@@ -71,7 +71,7 @@ class DiffusionOnnxConversion(Pass):
     def run(
         self, model: ModelHandler, config: DiffusionOnnxConversionConfig, output_dir: Path, context: PassContext
     ) -> ModelHandler:
-        from olive_onnx.passes.conversion import OnnxConversion, OnnxConversionConfig
+        from olive_onnx.api import OnnxConversion, OnnxConversionConfig
 
         from olive_diffusion.diffusers_model import generation_of
         from olive_diffusion.manifest import (
