@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 from olive_core.errors import DataError
 from olive_core.evaluation.data import DataComponent, DataComponentConfig, DataContext
 
-from olive_torch.data import load_tokenizer, sample_texts
+from olive_torch.api import load_tokenizer, sample_texts
 
 if TYPE_CHECKING:
     from olive_core.evaluation.data import Batch

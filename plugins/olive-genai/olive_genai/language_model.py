@@ -91,7 +91,7 @@ class TorchLanguageModel:
     def logits(self, input_ids: np.ndarray) -> np.ndarray:
         import torch
 
-        from olive_torch.runtime import apply_thread_settings
+        from olive_torch.api import apply_thread_settings
 
         apply_thread_settings(self.settings)
         ids = torch.as_tensor(input_ids, dtype=torch.int64)
@@ -103,7 +103,7 @@ class TorchLanguageModel:
         import numpy as np
         import torch
 
-        from olive_torch.runtime import apply_thread_settings
+        from olive_torch.api import apply_thread_settings
 
         apply_thread_settings(self.settings)
         ids = torch.as_tensor(prompts, dtype=torch.int64)

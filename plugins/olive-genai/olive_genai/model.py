@@ -62,7 +62,7 @@ class GenAIModelType(ModelType):
 
     def check(self, handle: ModelHandler) -> None:
         """The config, the files it names, and each ONNX file's external data stay in the folder."""
-        from olive_onnx.files import external_data_files, read_model_proto
+        from olive_onnx.api import external_data_files, read_model_proto
 
         folder = Path(handle.path)
         config = read_genai_config(folder)

@@ -145,7 +145,7 @@ def check_causal_lm(model: ModelHandler, pass_name: str) -> None:
 
 def architecture_of(model: ModelHandler) -> str:
     """``architectures[0]`` of the model's config.json (read as JSON: no transformers import)."""
-    from olive_torch.hf_model import read_hf_config
+    from olive_torch.api import read_hf_config
 
     architectures = read_hf_config(model).get("architectures") or []
     return str(architectures[0]) if architectures else "(no architectures in config.json)"

@@ -58,9 +58,8 @@ class GenAIKVCacheExport(Pass):
     def run(self, model: ModelHandler, config: GenAIKVCacheExportConfig, output_dir: Path, context: PassContext) -> ModelHandler:
         import torch
 
-        from olive_onnx.files import MODEL_FILE_NAME, save_model
-        from olive_torch.hf_model import folder_support_files
-        from olive_torch.loading import load_torch_model
+        from olive_onnx.api import MODEL_FILE_NAME, save_model
+        from olive_torch.api import hf_support_files, load_torch_model
 
         from olive_genai.genai_config import write_genai_config
         from olive_genai.kv_wrapper import cache_shape, with_flat_cache
@@ -83,7 +82,7 @@ class GenAIKVCacheExport(Pass):
             save_model(onnx.load(str(exported)), output_dir)  # external data when near protobuf's 2 GiB
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        for source in folder_support_files(Path(model.path)):
+        for source in hf_support_files(model):
             target = output_dir / source.name
             if not target.exists():
                 (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)

@@ -69,8 +69,7 @@ class GenAIWeightOnlyQuantization(Pass):
     output_type = "genai"
 
     def check_input(self, model: ModelHandler, config: GenAIWeightOnlyQuantizationConfig, context: PassContext) -> None:
-        from olive_onnx.files import read_model_proto
-        from olive_onnx.inspect import refuse_quantized
+        from olive_onnx.api import read_model_proto, refuse_quantized
 
         super().check_input(model, config, context)
         decoder = _decoder_file(model)
@@ -79,9 +78,7 @@ class GenAIWeightOnlyQuantization(Pass):
             context.require_data(config.data, type(self).__name__)
 
     def run(self, model: ModelHandler, config: GenAIWeightOnlyQuantizationConfig, output_dir: Path, context: PassContext) -> ModelHandler:
-        from olive_onnx.files import external_data_files, load_model
-        from olive_onnx.inspect import op_counts
-        from olive_onnx.scratch import scratch_space
+        from olive_onnx.api import external_data_files, load_model, op_counts, scratch_space
 
         from olive_genai.model import genai_handle
 
@@ -143,7 +140,7 @@ def _quantize(graph: onnx.ModelProto, config: GenAIWeightOnlyQuantizationConfig,
         RTNWeightOnlyQuantConfig,
     )
 
-    from olive_onnx.passes.common import quiet_logger
+    from olive_onnx.api import quiet_logger
 
     algorithms = {
         "rtn": lambda: RTNWeightOnlyQuantConfig(),
