@@ -33,8 +33,7 @@ class NpuCoverageMetric(Metric):
     needs_data: ClassVar[bool] = False
 
     def measure(self, config: NpuCoverageConfig, context: MetricContext) -> dict[str, float]:
-        from olive_onnx.files import resolve_model_file
-        from olive_onnx.settings import effective_settings
+        from olive_onnx.api import effective_settings, resolve_model_file
 
         from olive_qnn.placement import PROVIDER, measure_placement
 

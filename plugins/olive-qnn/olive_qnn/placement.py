@@ -19,7 +19,7 @@ from olive_qnn.graph import QDQ_OPS
 
 if TYPE_CHECKING:
     from olive_core.accelerators import AcceleratorSpec
-    from olive_onnx.settings import SessionSettings
+    from olive_onnx.api import SessionSettings
 
 PROVIDER = "QNNExecutionProvider"
 #: the session entries that let nodes fall back to the CPU and record where each one went
@@ -68,8 +68,7 @@ class Placement:
 
 def measure_placement(model_file: Path, accelerator: AcceleratorSpec, settings: SessionSettings) -> Placement:
     """Open a recording session with CPU fallback enabled; return where ORT placed every node."""
-    from olive_onnx.runtime import open_session
-    from olive_onnx.settings import session_options
+    from olive_onnx.api import open_session, session_options
 
     settings = settings.model_copy(update={"provider_options": {**settings.provider_options, **KEEP_IO_QUANTIZATION}})
     options = session_options(settings)
@@ -91,7 +90,7 @@ def mem_alloc_error(exc: BaseException, model_file: Path) -> ModelLoadError | No
     text = " ".join(str(e) for e in (exc, exc.__cause__) if e is not None)
     if MEM_ALLOC not in text:
         return None
-    from olive_onnx.files import read_model_proto
+    from olive_onnx.api import read_model_proto
 
     suspects = [n for n in read_model_proto(model_file).graph.node if n.op_type in ("Gather", "CumSum")]
     named = ", ".join(f"{n.op_type} '{n.name}'" for n in suspects[:5]) + (", ..." if len(suspects) > 5 else "")

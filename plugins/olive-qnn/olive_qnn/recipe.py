@@ -229,8 +229,7 @@ def task_of(architecture: str | None) -> str | None:
 
 def _onnx_model(request: Request) -> NpuModel:
     """An ONNX model with every dynamic input dim given a size: the batch 1, a text model's sequence 128."""
-    from olive_onnx.files import read_model_proto, resolve_model_file
-    from olive_onnx.inspect import graph_inputs
+    from olive_onnx.api import graph_inputs, read_model_proto, resolve_model_file
 
     path = request.model.path
     assert path is not None  # describe_model found it
@@ -279,7 +278,7 @@ def _dim_size(name: str, dtype: str, axis: int, dim: str | None, sequence: int) 
 
 
 def _output_names(path: Path) -> list[str]:
-    from olive_onnx.files import read_model_proto, resolve_model_file
+    from olive_onnx.api import read_model_proto, resolve_model_file
 
     return [value.name for value in read_model_proto(resolve_model_file(path)).graph.output]
 
@@ -297,7 +296,7 @@ def _data(request: Request, model: NpuModel) -> tuple[dict[str, Any], str | None
     """olive-onnx's data for the model (text or tensors, --data or built in), at batch 1 and sized
     for the simulator: its first 8 samples evaluate, its first 32 calibrate. Also the output
     similarity compares: an encoder's sentence embedding (mean-pooled, normalized), else every output."""
-    from olive_onnx.recipe_data import CALIBRATION, EVALUATION, tensor_data, text_data
+    from olive_onnx.api import CALIBRATION, EVALUATION, tensor_data, text_data
 
     if model.text:
         postprocess = (

@@ -17,7 +17,7 @@ SUFFIX = "/qnn_preprocess"
 
 def rename_added_initializers(model_file: Path, known: set[str], external: bool) -> int:
     """Give every initializer not in ``known`` (the input's) a suffix; rewrite the model; return how many."""
-    from olive_onnx.files import load_model, save_model
+    from olive_onnx.api import load_model, save_model
 
     model = load_model(model_file)
     renames = {tensor.name: tensor.name + SUFFIX for tensor in model.graph.initializer if tensor.name not in known}

@@ -13,7 +13,7 @@ from olive_core.passes import Pass, PassConfig, PassContext
 if TYPE_CHECKING:
     import onnxruntime
 
-    from olive_onnx.settings import SessionSettings
+    from olive_onnx.api import SessionSettings
 
 PASS_NAME = "QnnContextBinary"
 
@@ -46,7 +46,7 @@ class QnnContextBinary(Pass):
 
     def check_input(self, model: ModelHandler, config: QnnContextBinaryConfig, context: PassContext) -> None:
         super().check_input(model, config, context)
-        from olive_onnx.passes.common import read_graph
+        from olive_onnx.api import read_graph
 
         from olive_qnn.graph import epcontext_nodes, is_qdq, refuse_dynamic
 
@@ -69,10 +69,14 @@ class QnnContextBinary(Pass):
     ) -> ModelHandler:
         import onnxruntime
 
-        from olive_onnx.files import MODEL_FILE_NAME, read_model_proto
-        from olive_onnx.passes.common import derive_output, read_graph
-        from olive_onnx.scratch import scratch_space
-        from olive_onnx.settings import effective_settings
+        from olive_onnx.api import (
+            MODEL_FILE_NAME,
+            derive_output,
+            effective_settings,
+            read_graph,
+            read_model_proto,
+            scratch_space,
+        )
 
         from olive_qnn.graph import epcontext_nodes, node_attribute
 
@@ -108,26 +112,20 @@ class QnnContextBinary(Pass):
 
 def _compile_options(context: PassContext, settings: SessionSettings) -> onnxruntime.SessionOptions:
     """Session options with QNN added for its devices, as a run's sessions get them (same target)."""
-    from olive_onnx.accelerators import resolve_execution_provider
-    from olive_onnx.plugin_eps import plugin_ep_devices
-    from olive_onnx.settings import session_options
+    from olive_onnx.api import accelerator_session_options, session_options
 
     accelerator = context.accelerator
-    provider = resolve_execution_provider(accelerator)
     if accelerator.library is None:
+        provider = accelerator.execution_provider
         raise PassError(PASS_NAME, f"{provider} names no EP library to compile with", hint="reinstall olive-qnn")
     options = session_options(settings)
     options.log_severity_level = 4  # a failed compile is reported with the nodes QNN refuses, not ORT's log lines
-    for key, value in accelerator.config_entries().items():
-        options.add_session_config_entry(key, value)
-    devices = plugin_ep_devices(provider, accelerator.library)
-    options.add_provider_for_devices(devices, {**accelerator.options(), **settings.provider_options})
-    return options
+    return accelerator_session_options(accelerator, settings, options)
 
 
 def _compile_failure(exc: Exception, model_file: Path, context: PassContext, settings: SessionSettings) -> OliveError:
     """The compile's error, with the nodes QNN refuses when a recording session can tell them."""
-    from olive_onnx.passes.common import pass_failure
+    from olive_onnx.api import pass_failure
 
     from olive_qnn.placement import mem_alloc_error, measure_placement
 

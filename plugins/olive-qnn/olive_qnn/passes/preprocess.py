@@ -48,7 +48,7 @@ class QnnPreprocess(Pass):
 
     def check_input(self, model: ModelHandler, config: QnnPreprocessConfig, context: PassContext) -> None:
         super().check_input(model, config, context)
-        from olive_onnx.passes.common import read_graph
+        from olive_onnx.api import read_graph
 
         from olive_qnn.shapes import plan_shapes
 
@@ -59,10 +59,18 @@ class QnnPreprocess(Pass):
     ) -> ModelHandler:
         from onnxruntime.quantization.execution_providers.qnn import qnn_preprocess_model
 
-        from olive_onnx.files import MODEL_FILE_NAME, load_model, needs_external_data, read_model_proto, save_model
-        from olive_onnx.inspect import op_counts
-        from olive_onnx.passes.common import derive_output, pass_failure, read_graph
-        from olive_onnx.scratch import scratch_space
+        from olive_onnx.api import (
+            MODEL_FILE_NAME,
+            derive_output,
+            load_model,
+            needs_external_data,
+            op_counts,
+            pass_failure,
+            read_graph,
+            read_model_proto,
+            save_model,
+            scratch_space,
+        )
 
         from olive_qnn.logs import root_notices
         from olive_qnn.renaming import rename_added_initializers

@@ -64,8 +64,7 @@ class QnnQuantization(Pass):
 
     def check_input(self, model: ModelHandler, config: QnnQuantizationConfig, context: PassContext) -> None:
         super().check_input(model, config, context)
-        from olive_onnx.passes.common import read_graph
-        from olive_onnx.passes.quantization_common import refuse_unquantizable
+        from olive_onnx.api import read_graph, refuse_unquantizable
 
         from olive_qnn.graph import refuse_dynamic
 
@@ -81,12 +80,19 @@ class QnnQuantization(Pass):
         from onnxruntime.quantization import CalibrationMethod, QuantType, quantize
         from onnxruntime.quantization.execution_providers.qnn import get_qnn_qdq_config
 
-        from olive_onnx.calibration import DataConfigReader
-        from olive_onnx.files import MODEL_FILE_NAME, read_model_proto
-        from olive_onnx.inspect import graph_inputs
-        from olive_onnx.passes.common import derive_output, ort_advice_as_debug, pass_failure, read_graph
-        from olive_onnx.passes.quantization_common import report_quantized_ops
-        from olive_onnx.scratch import scratch_space, stage_input
+        from olive_onnx.api import (
+            MODEL_FILE_NAME,
+            DataConfigReader,
+            derive_output,
+            graph_inputs,
+            ort_advice_as_debug,
+            pass_failure,
+            read_graph,
+            read_model_proto,
+            report_quantized_ops,
+            scratch_space,
+            stage_input,
+        )
 
         from olive_qnn.graph import QDQ_OPS
         from olive_qnn.logs import root_notices
