@@ -45,8 +45,7 @@ class MergeLoRA(Pass):
     def run(self, model: ModelHandler, config: MergeLoRAConfig, output_dir: Path, context: PassContext) -> ModelHandler:
         import torch
 
-        from olive_torch.io import dummy_inputs
-        from olive_torch.wrapping import wrap_for_io
+        from olive_torch.api import dummy_inputs, wrap_for_io
 
         from olive_torch_quant.torch_models import load_module, save_module
 

@@ -88,8 +88,7 @@ class TorchAOQuantization(Pass):
     ) -> ModelHandler:
         import torch
 
-        from olive_torch.io import dummy_inputs
-        from olive_torch.wrapping import wrap_for_io
+        from olive_torch.api import dummy_inputs, wrap_for_io
 
         from olive_torch_quant.schemes import import_torchao, is_quantized_tensor, torchao_config
         from olive_torch_quant.torch_models import load_module, save_module, weight_megabytes

@@ -51,7 +51,7 @@ class StructuredPruning(Pass):
     def check_input(self, model: ModelHandler, config: StructuredPruningConfig, context: PassContext) -> None:
         super().check_input(model, config, context)
         check_rewritable(PASS_NAME, model)
-        from olive_torch.hf_model import read_hf_config
+        from olive_torch.api import read_hf_config
 
         hf_config = read_hf_config(model)
         kind = hf_config.get("model_type", "this")
@@ -247,8 +247,7 @@ def _check_runs(output: ModelHandler) -> None:
     """Reload the saved model and run it once: a wrong shape must fail here, not in a later step."""
     import torch
 
-    from olive_torch.io import dummy_inputs
-    from olive_torch.wrapping import wrap_for_io
+    from olive_torch.api import dummy_inputs, wrap_for_io
 
     from olive_torch_quant.torch_models import load_module
 

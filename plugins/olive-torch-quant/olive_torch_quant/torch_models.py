@@ -32,23 +32,9 @@ _WEIGHTS_FORMATS = ("loader", "safetensors", "torch_save")
 # -- what a model is ---------------------------------------------------------------------------
 
 
-def quantization_of(model: ModelHandler) -> dict[str, Any] | None:
-    """How the model was quantized: from a pass's record, or an hf config's quantization_config."""
-    recorded = model.attributes.get(QUANTIZATION)
-    if recorded:
-        return dict(recorded)
-    if model.type == "hf" and not model.attributes.get("hub_id"):
-        config_file = Path(model.path) / "config.json"
-        if config_file.is_file():
-            found = json.loads(config_file.read_text(encoding="utf-8")).get("quantization_config")
-            if found:
-                return {"library": found.get("quant_method", "unknown"), "scheme": "from config.json"}
-    return None
-
-
 def adapter_dir(model: ModelHandler) -> Path | None:
     """The LoRA adapter folder a model carries, if any; one outside the model's folder is refused."""
-    from olive_torch.loading import adapter_folder
+    from olive_torch.api import adapter_folder
 
     return adapter_folder(model)
 
@@ -71,6 +57,8 @@ def check_rewritable(
             f"{pass_name} works on plain weights, but this model carries a LoRA adapter",
             hint="put a MergeLoRA step before it",
         )
+    from olive_torch.api import quantization_of
+
     quantization = quantization_of(model)
     if not quantized_ok and quantization:
         raise IncompatibleModelError(
@@ -85,7 +73,7 @@ def check_rewritable(
 
 def load_module(model: ModelHandler, **load_kwargs: Any) -> torch.nn.Module:
     """The model as a torch module (eval mode, CPU); ``load_kwargs`` go to an hf from_pretrained."""
-    from olive_torch.loading import load_torch_model
+    from olive_torch.api import load_torch_model
 
     if load_kwargs and model.type == "hf":
         merged = {**(model.attributes.get("load_kwargs") or {}), **load_kwargs}
@@ -129,13 +117,12 @@ def save_module(
 def _save_hf(
     module: torch.nn.Module, model: ModelHandler, output_dir: Path, attributes: dict[str, Any]
 ) -> ModelHandler:
-    from olive_torch.hf_model import ARCHITECTURE_KEYS
+    from olive_torch.api import architecture_attributes
 
     folder = output_dir / "model"
     module.save_pretrained(folder)  # safetensors: transformers' only format for new saves
     copy_support_files(model, folder)
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    architecture = {key: config[key] for key in ARCHITECTURE_KEYS if key in config}
+    architecture = architecture_attributes(json.loads((folder / "config.json").read_text(encoding="utf-8")))
     return model.derive(
         path=str(folder),
         attributes={"hub_id": False, "revision": None, **architecture, **attributes},
@@ -144,7 +131,7 @@ def _save_hf(
 
 def copy_support_files(model: ModelHandler, folder: Path) -> None:
     """Tokenizer, generation config and sentence-transformers files; the new config.json stays."""
-    from olive_torch.hf_model import hf_support_files
+    from olive_torch.api import hf_support_files
 
     for source in hf_support_files(model):
         destination = folder / source.name
@@ -159,7 +146,7 @@ def copy_support_files(model: ModelHandler, folder: Path) -> None:
 def _save_pytorch(
     module: torch.nn.Module, model: ModelHandler, output_dir: Path, attributes: dict[str, Any]
 ) -> ModelHandler:
-    from olive_torch.packaging import model_format_of, save_state_dict
+    from olive_torch.api import model_format_of, save_state_dict
 
     path = save_state_dict(module.state_dict(), output_dir)
     return model.derive(path=str(path), attributes={"model_format": model_format_of(path), **attributes})

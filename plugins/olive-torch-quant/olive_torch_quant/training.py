@@ -54,7 +54,7 @@ def training_data(
     import numpy as np
     import torch
 
-    from olive_torch.io import resolve_io_config
+    from olive_torch.api import resolve_io_config
 
     batches = [batch for batch in batches if batch]
     if not batches:
@@ -121,7 +121,7 @@ def _loss_function(module: torch.nn.Module, model: ModelHandler, loss: Loss) -> 
     """``(inputs, labels) -> loss``: the HF model's own loss for 'auto', else on the first output."""
     import torch
 
-    from olive_torch.wrapping import wrap_for_io
+    from olive_torch.api import wrap_for_io
 
     if loss == "auto" and model.type == "hf":
         return lambda inputs, labels: module(**inputs, labels=labels).loss
