@@ -5,6 +5,10 @@
     class TestMyPass(PassContract):
         pass_name = "MyPass"
         ...
+
+Plain helpers live in their own modules, imported by name: ``workflows`` (the toy plugin's
+manager, input model and workflows; ``olive`` in-process or in a subprocess), ``steps`` (an
+input model's handle and one pass, the way the engine makes and runs them) and ``ports``.
 """
 
 from olive_core.testing.contracts import (
