@@ -43,6 +43,17 @@ def run_smoke(script: str, folders: dict[str, Path]) -> dict[str, Any]:
     return result
 
 
+@pytest.fixture(scope="module")
+def olive_ai_venv() -> str | None:
+    """bench/.venv-olive-ai, made as `make -C bench venv-olive-ai` makes it (nothing when it is
+    there); returns why it could not be made, or None. The scripts that compare with olive-ai
+    use it when it exists, so the comparison path runs here, not only in `make bench`."""
+    done = subprocess.run(["make", "-C", str(BENCH), "venv-olive-ai"], capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        return None
+    return f"`make -C bench venv-olive-ai` failed ({done.returncode}): {(done.stderr or done.stdout)[-600:]}"
+
+
 def test_search_efficiency(folders: dict[str, Path]) -> None:
     result = run_smoke("search_efficiency.py", folders)
     for problem in ("toy", "toy-ordered", "minilm"):
@@ -54,7 +65,7 @@ def test_search_efficiency(folders: dict[str, Path]) -> None:
     assert "nevergrad:NGOpt:categorical" in ordered["strategies"]
 
 
-def test_minilm_quality(folders: dict[str, Path]) -> None:
+def test_minilm_quality(folders: dict[str, Path], olive_ai_venv: str | None) -> None:
     result = run_smoke("minilm_quality.py", folders)
     variants = result["figures"]["variants"]
     expected = {"pytorch-fp32", "ours-default", "ours-search-best", "ours-search-best-0.995", "ort-hand-tuned"}
@@ -64,12 +75,28 @@ def test_minilm_quality(folders: dict[str, Path]) -> None:
         assert {"b1", "b8", "cosine_mean", "cosine_min"} <= set(figures)
 
 
-def test_tool_overhead(folders: dict[str, Path]) -> None:
+def test_tool_overhead(folders: dict[str, Path], olive_ai_venv: str | None) -> None:
     result = run_smoke("tool_overhead.py", folders)
     figures = result["figures"]
     assert "ours" in figures["startup"]
-    assert {"core alone", "core + olive-onnx"} <= set(figures["size"])
+    assert {"core alone", "core + olive-onnx", "core[search] + olive-onnx"} <= set(figures["size"])
     assert any(name.startswith("ours") for name in figures["workflow"]["cached_rerun"])
+
+
+def test_the_olive_ai_comparison_path(folders: dict[str, Path], olive_ai_venv: str | None) -> None:
+    """olive-ai ran in its own venv on MiniLM, and our harness measured the model it wrote."""
+    if olive_ai_venv is not None:
+        pytest.skip(f"olive-ai cannot be installed here: {olive_ai_venv}")
+    quality = json.loads((folders["results"] / "minilm_quality.json").read_text())
+    theirs = quality["figures"]["variants"]["olive-ai"]
+    assert theirs["b1"]["p50"] > 0 and theirs["b8"]["p50"] > 0
+    assert theirs["cosine_mean"] > 0.95  # its dynamic INT8 MiniLM, not a broken model
+    ours = quality["figures"]["variants"]["ours-default"]
+    assert {"b1_speedup_vs_olive_ai", "b8_speedup_vs_olive_ai"} <= set(ours)
+    assert "olive-ai" in quality["versions"].get("olive-ai venv", {})
+    overhead = json.loads((folders["results"] / "tool_overhead.json").read_text())
+    assert "olive-ai" in overhead["figures"]["startup"]
+    assert overhead["figures"]["size"]["olive-ai[cpu]"]["mib"] > 0
 
 
 def test_genai_speed(folders: dict[str, Path]) -> None:
