@@ -5,8 +5,9 @@ ordered choices (numbers, or marked ``ordered``) become an integer-cast ``ng.p.S
 their positions (``ordered_choices`` says otherwise), so an optimizer can step from a good
 value to its neighbours; ranges become ``ng.p.Scalar`` (or ``ng.p.Log``). Scores are maximized
 by the engine; nevergrad minimizes, so the loss is the negated score of the first-priority
-objective, and goals a candidate missed are passed as a constraint violation. With several
-objectives the engine itself keeps the Pareto front of every trial.
+objective; a candidate that missed a goal is told a loss above every one that met them,
+ranked by how far it missed (``told_loss``). With several objectives the engine itself keeps
+the Pareto front of every trial.
 
 A point nevergrad proposes again is not run again: the optimizer is told the score it already
 has (or, while that trial runs, when its result comes), and the repeat counts against
@@ -19,6 +20,7 @@ most of nevergrad's late proposals are repeats, so the default budget follows ``
 
 from __future__ import annotations
 
+import random
 from typing import Any, Literal
 
 from pydantic import Field
@@ -31,11 +33,20 @@ from olive_core.search.strategy import SearchStrategy, SearchStrategyConfig
 
 #: the loss told for a failed trial: worse than any real score
 FAILED_LOSS = 1e12
+#: the loss told for a trial that missed a goal, times (1 + its violation): above any objective's
+#: loss and below a failure's. nevergrad's own constraint penalty scales with the loss and with the
+#: tells so far, so early in a search a fast model that missed its accuracy goal looked better to
+#: it than every model that met it (and, for a maximized objective, the penalty was nothing).
+INFEASIBLE_LOSS = 1e9
+#: violations beyond this rank alike (keeps INFEASIBLE_LOSS x (1 + violation) below FAILED_LOSS)
+MAX_VIOLATION = 100.0
 #: proposals allowed per trial of ``search.max_trials`` when ``budget`` is not set (repeats are
 #: told without running; bench/search_efficiency.py measures how far the budget reaches)
 PROPOSALS_PER_TRIAL = 4
 #: the budget when neither ``budget`` nor ``search.max_trials`` is set
 DEFAULT_BUDGET = 50
+#: random moves tried to find an untried neighbour of a repeated point (1, then 2, 3, 4 variables at once)
+_NEIGHBOUR_ATTEMPTS = 64
 
 
 class NevergradConfig(SearchStrategyConfig):
@@ -49,6 +60,11 @@ class NevergradConfig(SearchStrategyConfig):
     )
     num_workers: int = Field(
         default=1, ge=1, le=256, description="points asked before results come back (parallel trials)"
+    )
+    escape_repeats: bool = Field(
+        default=True,
+        description="when the optimizer re-proposes a point already tried, also propose an untried neighbour of it "
+        "(one or a few of its discrete choices moved), so a search that circles its best point keeps finding new ones",
     )
     ordered_choices: Literal["scalar", "transition", "categorical"] = Field(
         default="scalar",
@@ -66,6 +82,16 @@ def _import_nevergrad() -> Any:
             hint="pip install 'olive-core[search]'",
         ) from exc
     return nevergrad
+
+
+def told_loss(score: tuple[float, ...] | None, violation: float) -> float:
+    """What nevergrad (a minimizer) is told: every model that met its goals ranks above every one
+    that missed them, and those by how far they missed (feasibility first, then the objective)."""
+    if score is None:
+        return FAILED_LOSS
+    if violation > 0:
+        return INFEASIBLE_LOSS * (1.0 + min(violation, MAX_VIOLATION))
+    return -score[0]
 
 
 def proposal_budget(budget: int | None, max_trials: int | None) -> int:
@@ -118,7 +144,6 @@ class NevergradSearch(SearchStrategy):
         self._size = space.size()
         #: scores told, by point: a repeat is answered from here
         self._known: dict[str, float] = {}
-        self._violations: dict[str, list[float]] = {}
         #: candidates waiting for a point's result (the first asked is the trial that runs it)
         self._pending: dict[str, list[Any]] = {}
         self._asked = 0
@@ -149,10 +174,35 @@ class NevergradSearch(SearchStrategy):
         return min(self.budget, self._size) if self._size is not None else self.budget
 
     def _point(self, candidate: Any) -> Point:
-        values = dict(candidate.value)
+        return self._point_of(dict(candidate.value))
+
+    def _point_of(self, values: dict[str, Any]) -> Point:
+        values = dict(values)
         for name, index in self._indexes.items():
             values[name] = index.value(values[name])
         return assemble(self.space, values)
+
+    def _untried_neighbour(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """Optimizer values one step from ``values`` whose point was never asked: an ordered choice
+        moved to the next position up or down, a categorical one to another value; moves of
+        two, then three variables when every single move leads back to a tried point."""
+        discrete = [variable for variable in self._variables if variable.choices is not None]
+        if not discrete:
+            return None
+        rng = random.Random(self.seed * 1_000_003 + self._asked)
+        for attempt in range(_NEIGHBOUR_ATTEMPTS):
+            moved = dict(values)
+            for variable in rng.sample(discrete, min(1 + attempt // 16, len(discrete))):
+                if variable.name in self._indexes:
+                    position = round(moved[variable.name]) + rng.choice((-1, 1))
+                    moved[variable.name] = float(min(max(position, 0), len(variable.choices) - 1))
+                else:
+                    others = [choice for choice in variable.choices if choice != moved[variable.name]]
+                    moved[variable.name] = rng.choice(others) if others else moved[variable.name]
+            key = canonical_json(self._point_of(moved))
+            if key not in self._known and key not in self._pending:
+                return moved
+        return None
 
     def ask(self) -> Point | None:
         if self._optimizer is None:  # nothing to search: the one point there is
@@ -168,7 +218,9 @@ class NevergradSearch(SearchStrategy):
             point = self._point(candidate)
             key = canonical_json(point)
             if key in self._known:  # a repeat: told what the trial of this point scored
-                self._optimizer.tell(candidate, self._known[key], constraint_violation=self._violations[key])
+                self._optimizer.tell(candidate, self._known[key])
+                if self.config.escape_repeats and (neighbour := self._untried_neighbour(dict(candidate.value))):
+                    self._optimizer.suggest(neighbour)  # what the next ask returns
             elif key in self._pending:  # a repeat of a running trial: told with it
                 self._pending[key].append(candidate)
             else:
@@ -183,11 +235,9 @@ class NevergradSearch(SearchStrategy):
         candidates = self._pending.pop(key, None)
         if not candidates:
             return
-        loss = FAILED_LOSS if score is None else -score[0]
-        self._known[key] = loss
-        self._violations[key] = [max(violation, 0.0)]
+        self._known[key] = loss = told_loss(score, violation)
         for candidate in candidates:
-            self._optimizer.tell(candidate, loss, constraint_violation=self._violations[key])
+            self._optimizer.tell(candidate, loss)
 
     @property
     def proposals(self) -> int:

@@ -19,7 +19,7 @@ import pytest
 from olive_core.engine.api import run
 from olive_core.passes.base import PassConfig
 from olive_core.passes.searchable import SearchDimension, Searchable, search_space
-from olive_core.search.nevergrad import DEFAULT_BUDGET, PROPOSALS_PER_TRIAL, NevergradConfig, NevergradSearch
+from olive_core.search.nevergrad import DEFAULT_BUDGET, PROPOSALS_PER_TRIAL, NevergradConfig, NevergradSearch, told_loss
 from olive_core.search.random import RandomSearch
 from olive_core.search.space import SearchSpace, StepSpace
 from olive_core.testing.toy import ORDERED_OPTIMUM, ToyOrderedConfig, ordered_loss
@@ -112,15 +112,16 @@ def test_the_default_budget_follows_max_trials():
 @pytest.mark.parametrize("seed", [0, 8])
 def test_max_trials_distinct_points_run_without_a_budget_set(seed):
     # NGOpt re-proposes often on these 169 points: 50 proposals ran only 26-31 distinct trials of 40
-    assert _trials_run(NevergradSearch(_ordered_space(), NevergradConfig(budget=50), seed), 40) < 40
-    assert _trials_run(NevergradSearch(_ordered_space(), NevergradConfig(), seed, max_trials=40), 40) == 40
+    config = {"escape_repeats": False}  # the budget alone
+    assert _trials_run(NevergradSearch(_ordered_space(), NevergradConfig(budget=50, **config), seed), 40) < 40
+    assert _trials_run(NevergradSearch(_ordered_space(), NevergradConfig(**config), seed, max_trials=40), 40) == 40
 
 
 def test_the_engine_tells_the_strategy_its_max_trials(write_workflow, toy_manager):
     path = write_workflow(
         passes={"knobs": {"type": "ToyOrdered"}},
         metrics=[{"name": "ordered", "type": "toy_ordered"}],
-        search={"strategy": "nevergrad", "max_trials": 40, "seed": 8},
+        search={"strategy": "nevergrad", "config": {"escape_repeats": False}, "max_trials": 40, "seed": 8},
     )
     result = run(path, manager=toy_manager)
     assert len(result.candidates) == 40  # with the old fixed budget of 50 proposals: 29
@@ -130,13 +131,35 @@ def test_the_engine_tells_the_strategy_its_max_trials(write_workflow, toy_manage
 def test_a_repeated_point_is_told_its_score_and_counts_against_the_budget():
     # five points, a budget of 12: OnePlusOne re-proposes its best; each repeat is told, none is run
     space = SearchSpace([StepSpace("s", [{}], [[SearchDimension("n", (0, 1, 2, 3, 4), ordered=True)]])])
-    strategy = NevergradSearch(space, NevergradConfig(optimizer="OnePlusOne", budget=12), seed=0)
+    strategy = NevergradSearch(space, NevergradConfig(optimizer="OnePlusOne", budget=12, escape_repeats=False), seed=0)
     asked = []
     while (point := strategy.ask()) is not None:
         asked.append(point["s"]["n"])
         strategy.tell(point, (-abs(point["s"]["n"] - 1),))
     assert len(asked) == len(set(asked)) < 5  # no point run twice; repeats spent the budget
     assert strategy.proposals == 12
+
+
+def test_a_repeat_also_proposes_an_untried_neighbour():
+    # the same search, escaping repeats (the default): each repeat is still told and counted, and
+    # the next proposal is a neighbour of the repeated point not tried yet, so all five points run
+    space = SearchSpace([StepSpace("s", [{}], [[SearchDimension("n", (0, 1, 2, 3, 4), ordered=True)]])])
+    strategy = NevergradSearch(space, NevergradConfig(optimizer="OnePlusOne", budget=12), seed=0)
+    asked = []
+    while (point := strategy.ask()) is not None:
+        asked.append(point["s"]["n"])
+        strategy.tell(point, (-abs(point["s"]["n"] - 1),))
+    assert sorted(asked) == [0, 1, 2, 3, 4]
+    assert strategy.proposals <= 12
+
+
+def test_a_missed_goal_ranks_below_every_met_one_by_how_far_it_missed():
+    met_slow, met_fast = told_loss((-900.0,), 0.0), told_loss((-100.0,), 0.0)
+    missed_a_little, missed_more = told_loss((-1.0,), 0.001), told_loss((-1.0,), 0.2)
+    assert met_fast < met_slow < missed_a_little < missed_more < told_loss(None, 0.0)
+    # a maximized objective (an accuracy, loss = -score) ranks the same way
+    assert told_loss((0.80,), 0.0) < told_loss((0.99,), 0.001)
+    assert told_loss((1.0,), 10**9) < told_loss(None, 0.0)  # an absurd miss still ranks above a failure
 
 
 def test_repeats_end_a_search_when_its_budget_is_spent():
