@@ -167,11 +167,15 @@ def closure(
 
     built = built or {}
     found: dict[str, int] = {}
+    #: the extras whose requirements were followed, by distribution: one reached first without
+    #: an extra (olive-onnx requires plain olive-core) is followed again for the extra asked later
+    followed: dict[str, set[str]] = {}
     pending = [Requirement(root) for root in roots]
     while pending:
         requirement = pending.pop()
         name = _canonical(requirement.name)
-        if name in found:
+        extras = {""} | set(requirement.extras)
+        if name in followed and extras <= followed[name]:
             continue
         if name in built:
             size, requires = built[name].size, built[name].requires
@@ -181,10 +185,11 @@ def closure(
                 continue
             size, requires = installed_bytes(dist), list(dist.requires or [])
         found[name] = size
+        new_extras = extras - followed.get(name, set())
+        followed.setdefault(name, set()).update(extras)
         for line in requires:
             nested = Requirement(line)
-            extras = ("", *requirement.extras)
-            if nested.marker is None or any(nested.marker.evaluate({"extra": extra}) for extra in extras):
+            if nested.marker is None or any(nested.marker.evaluate({"extra": extra}) for extra in new_extras):
                 pending.append(nested)
     return found
 
