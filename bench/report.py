@@ -73,6 +73,12 @@ def quality(result: dict[str, Any]) -> str:
     return "\n".join(lines + target_lines(figures))
 
 
+def nevergrad_note(figures: dict[str, Any]) -> str:
+    proposals = figures.get("nevergrad_proposals")  # older results files did not record it
+    counted = f"{proposals} proposals, " if proposals else ""
+    return f" (nevergrad: {counted}repeats told without running)"
+
+
 def target_lines(figures: dict[str, Any]) -> list[str]:
     return ["Targets:", ""] + [f"- {line}" for line in figures["targets"]]
 
@@ -98,7 +104,7 @@ def search(result: dict[str, Any]) -> str:
             f"({figures['failed_or_infeasible_points']} failed or missed the goal); exhaustive optimum "
             f"{figures['optimum']:.4g}{unit} at {describe_point(figures['optimum_point'])}; worst feasible "
             f"{figures['worst_feasible']:.4g}{unit}; other strategies: {figures['seeds']} seeds x up to {figures['budget']} "
-            f"trials{'' if measured else ' (nevergrad: ' + str(figures['budget']) + ' proposals, repeats told without running)'}. "
+            f"trials{'' if measured else nevergrad_note(figures)}. "
             f"Columns `gap / reached @N`: median gap after N trials / share of seeds within {reach}.{earlier}"
         )
         parts.append("")

@@ -280,6 +280,7 @@ def study(problem: Problem, strategies: Sequence[str], seeds: int, tolerance: fl
         "exhaustive_seconds": exhaustive_seconds,
         "exhaustive_values": problem.exhaustive,
         "budget": problem.budget,
+        "nevergrad_proposals": PROPOSALS_PER_TRIAL * problem.budget,
         "strategies": {"exhaustive": summarize(problem, [problem.exhaustive], tolerance)},
     }
     for strategy in strategies:
