@@ -184,8 +184,8 @@ class NevergradSearch(SearchStrategy):
 
     def _untried_neighbour(self, values: dict[str, Any]) -> dict[str, Any] | None:
         """Optimizer values one step from ``values`` whose point was never asked: an ordered choice
-        moved to the next position up or down, a categorical one to another value; moves of
-        two, then three variables when every single move leads back to a tried point."""
+        moved to the next position up or down, a categorical one to another value; two, three,
+        then four variables at once when the single moves tried lead back to tried points."""
         discrete = [variable for variable in self._variables if variable.choices is not None]
         if not discrete:
             return None
