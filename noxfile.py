@@ -103,7 +103,8 @@ def everything(session: nox.Session) -> None:
         ROOT / "plugins" / "olive-torch" / "tests" / "test_loading_extras.py",
     ]
     paths = [str(ROOT / "tests"), *(str(path) for path in cross if path.exists()), str(ROOT / "bench" / "tests")]
-    session.run("pytest", *paths, *session.posargs, env={**TEST_ENV, **expect})
+    # the slowest tests named in the log: where this session's time goes (it carries the benchmarks' smoke runs)
+    session.run("pytest", *paths, "--durations=15", *session.posargs, env={**TEST_ENV, **expect})
 
 
 if os.environ.get("CI"):

@@ -118,7 +118,7 @@ def measure(
     """
     figures = {name: {"ttft_ms": harness.Timings(), "decode_tps": harness.Timings(), "total_ms": harness.Timings()}
                for name in models}  # fmt: skip
-    for order in harness.rotations(list(models), rounds):
+    for index, order in enumerate(harness.rotations(list(models), rounds)):
         for name in order:
             model = models[name]
             for _ in range(warmup):
