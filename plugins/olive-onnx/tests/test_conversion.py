@@ -13,16 +13,15 @@ import numpy as np
 import onnx
 import pytest
 
-from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import PassError
 from olive_core.models.handler import ModelHandler
 from olive_core.passes import PassContext
 from olive_core.testing import PassContract
+from olive_core.testing.steps import CPU
 from olive_onnx.passes.conversion import OnnxConversion, OnnxConversionConfig, _with_attention
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-CPU = AcceleratorSpec("cpu", "CPUExecutionProvider")
 SUPPORT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json")
 
 

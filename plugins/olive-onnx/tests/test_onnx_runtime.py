@@ -11,6 +11,7 @@ import pytest
 from olive_core.accelerators import AcceleratorSpec
 from olive_core.errors import ConfigError, DataError, ModelLoadError
 from olive_core.models import ModelHandler
+from olive_core.testing.steps import CPU
 
 from olive_onnx import accelerators, runtime
 from olive_onnx.model import OnnxModelType
@@ -18,7 +19,6 @@ from olive_onnx.runtime import create_session
 from olive_onnx.settings import effective_settings
 from olive_onnx.testing import bert_feed, onnx_handle
 
-CPU = AcceleratorSpec("cpu", "CPUExecutionProvider")
 
 
 def test_session_runs_the_model(tiny_bert: ModelHandler) -> None:
