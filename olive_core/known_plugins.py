@@ -2,14 +2,16 @@
 
 This is a hint table only: nothing is registered from here, and a plugin missing from it works
 exactly as well. It lists every component of :data:`HINTED_KINDS` that the plugins of this
-repository register (``tests/test_docs.py`` checks both ways); commands and recipes are left
-out, as no workflow names them.
+repository register (``tests/test_docs.py`` checks both ways), and the commands they add, so
+that ``olive optimize`` without olive-onnx says what to install. Recipes are left out: nobody
+names one.
 """
 
 from __future__ import annotations
 
-#: the kinds of component a workflow names, for which an unknown name gets an install hint
+#: the kinds of component a workflow or a command line names, for which an unknown name gets an install hint
 HINTED_KINDS = (
+    "command",
     "pass",
     "model_type",
     "accelerator",
@@ -28,6 +30,7 @@ KNOWN_PLUGINS: dict[str, dict[str, tuple[str, ...]]] = {
         "data_component": ("hf_tokenize",),
     },
     "olive-onnx": {
+        "command": ("optimize", "quantize", "convert"),
         "model_type": ("onnx",),
         "pass": (
             "OnnxConversion",

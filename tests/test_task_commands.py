@@ -183,6 +183,27 @@ def test_a_command_that_cannot_be_imported_is_listed_and_says_why_when_run(fake_
     ran = runner.invoke(cli, ["broken"])
     assert ran.exit_code == 2
     assert "command 'broken' from olive-broken-cli 1.0 cannot be imported from 'broken_cli:nothing_here'" in ran.output
+    with_arguments = runner.invoke(cli, ["broken", "model", "--search", "--help"])
+    assert with_arguments.exit_code == 2 and "cannot be imported" in with_arguments.output
+
+
+def test_a_known_plugins_command_without_that_plugin_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from olive_core.known_plugins import KNOWN_PLUGINS
+
+    monkeypatch.setitem(KNOWN_PLUGINS, "olive-missing", {"command": ("frobnicate",)})
+    ran = CliRunner().invoke(cli, ["frobnicate", "model", "--fast"])
+    assert ran.exit_code == 2
+    assert ran.output == "error: 'frobnicate' is provided by olive-missing: pip install olive-missing\n"
+    typo = CliRunner().invoke(cli, ["Frobnicate"])  # not a known name: click's own error
+    assert typo.exit_code == 2 and "No such command 'Frobnicate'" in typo.output
+
+
+def test_olive_optimize_without_olive_onnx_names_it() -> None:
+    if "optimize" in create_plugin_manager().registry.names("command"):
+        pytest.skip("a plugin here provides `olive optimize` (the core session has none)")
+    ran = CliRunner().invoke(cli, ["optimize", "bert-base-uncased", "--search"])
+    assert ran.exit_code == 2
+    assert "'optimize' is provided by olive-onnx: pip install olive-onnx" in ran.output
 
 
 def test_help_imports_a_plugin_command_module_but_nothing_heavy(fake_distribution, tmp_path: Path) -> None:

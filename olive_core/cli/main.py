@@ -30,9 +30,11 @@ class OliveGroup(click.Group):
             from olive_core.plugins import create_plugin_manager
 
             try:
-                components = create_plugin_manager().registry.components("command")
+                registry = create_plugin_manager().registry
+                components = registry.components("command")
             except OliveError:  # strict mode and a broken plugin: core's commands still work
-                components = []
+                registry, components = None, []
+            meta["olive.plugin_registry"] = registry
             meta["olive.plugin_commands"] = {c.name: c for c in components if c.name not in self.commands}
         return meta["olive.plugin_commands"]
 
@@ -44,7 +46,7 @@ class OliveGroup(click.Group):
             return self.commands[name]
         component = self._plugin_commands(ctx).get(name)
         if component is None:
-            return None
+            return self._missing_plugin_command(ctx, name)
         from olive_core.errors import PluginError
 
         try:
@@ -52,16 +54,34 @@ class OliveGroup(click.Group):
         except PluginError as exc:
             return _broken(name, exc)
 
+    def _missing_plugin_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """A command a well-known plugin provides, that plugin absent (or disabled, or broken):
+        say which to install rather than click's bare "No such command"."""
+        from olive_core.known_plugins import KNOWN_PLUGINS
 
-def _broken(name: str, error: Exception) -> click.Command:
-    """Stands in for a plugin command that cannot be imported: listed, and says why when run."""
+        registry = ctx.find_root().meta.get("olive.plugin_registry")
+        # exact names only: `olive Optimize` is a typo, not a missing plugin
+        if registry is None or not any(name in kinds.get("command", ()) for kinds in KNOWN_PLUGINS.values()):
+            return None
+        return _broken(name, registry.unknown_hint("command", name))
+
+
+def _broken(name: str, error: Exception | str) -> click.Command:
+    """Stands in for a plugin command that cannot be imported or is not installed: says why when
+    run, whatever arguments it is given (the real command's are unknown)."""
 
     def fail() -> None:
         click.secho("error: ", fg="red", bold=True, err=True, nl=False)
         click.echo(str(error), err=True)
         raise SystemExit(2)
 
-    return click.Command(name, callback=fail, help=f"(cannot be loaded: {error})", short_help="(cannot be loaded; run it to see why)")
+    return click.Command(
+        name,
+        callback=fail,
+        help=f"(cannot be loaded: {error})",
+        short_help="(cannot be loaded; run it to see why)",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+    )
 
 
 @click.group(cls=OliveGroup, context_settings={"help_option_names": ["-h", "--help"]})
