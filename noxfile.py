@@ -15,8 +15,8 @@ import nox
 ROOT = Path(__file__).parent
 #: every install: the pin file, and no byte-compiling. pip compiles every module it installs
 #: (torch and transformers alone are ~5,000 files) in each session's fresh virtualenv; the tests
-#: import a fraction of them, which Python compiles on first import. Measured here: installing
-#: torch alone takes 27 s with compiling, 8 s without.
+#: import a fraction of them, which Python compiles on first import and caches (TEST_ENV lets it
+#: write that cache). Measured here: installing torch alone takes 27 s with compiling, 8 s without.
 PIP_ARGS = ("-c", str(ROOT / "constraints.txt"), "--no-compile")
 #: every session names its slowest tests in the log: where make test's time goes
 SLOWEST = ("--durations=10",)
@@ -45,6 +45,9 @@ TEST_ENV = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "OLIVE_STRICT_PLUGINS": "1",
+    # Python caches the bytecode of what the tests import (the installs compile nothing, see
+    # PIP_ARGS); a machine that sets PYTHONDONTWRITEBYTECODE would recompile it in every process
+    "PYTHONDONTWRITEBYTECODE": "",
     # the Azurite emulator installed by `make test` (olive-azure-cache tests start it)
     "AZURITE_BLOB": os.environ.get("AZURITE_BLOB", str(ROOT / ".tools/azurite/node_modules/.bin/azurite-blob")),
 }

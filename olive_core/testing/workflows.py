@@ -79,10 +79,11 @@ def invoke_olive(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def run_olive(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``olive ARGS...`` in a subprocess, as a user runs it: the ``olive`` next to this interpreter,
-    none of the caller's ``OLIVE_*`` variables, the Hugging Face hub offline; ``env`` is added."""
+def run_olive(*args: Any, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``olive ARGS...`` in a subprocess, as a user runs it (its own console and exit code): the
+    ``olive`` next to this interpreter, none of the caller's ``OLIVE_*`` variables, the Hugging
+    Face hub offline; ``env`` is added. Arguments may be paths."""
     executable = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
     environment.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})})
-    return subprocess.run([executable, *args], capture_output=True, text=True, env=environment, cwd=cwd)
+    return subprocess.run([executable, *map(str, args)], capture_output=True, text=True, env=environment, cwd=cwd, check=False)

@@ -7,10 +7,6 @@ with every installed plugin); `olive optimize` runs one end to end on the tiny r
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +16,7 @@ from olive_core.engine.api import load_workflow
 from olive_core.errors import ConfigError
 from olive_core.plugins import create_plugin_manager
 from olive_core.recipes import Request, choose_recipe, describe_model
+from olive_core.testing.workflows import run_olive
 from olive_genai.recipe import SAMPLE_TEXT, LanguageModelRecipe, is_causal_lm, perplexity_rise_percent
 from olive_genai.testing import TINY_LLAMA
 
@@ -221,18 +218,10 @@ def test_int8_for_an_architecture_the_builder_lacks_is_refused(manager, tiny_gpt
 # -- through the commands --------------------------------------------------------------------
 
 
-def olive_process(*args: Any, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """A real `olive` process: what a user runs, with its own console and exit code."""
-    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    return subprocess.run([olive, *map(str, args)], check=False, capture_output=True, text=True, env=env, cwd=cwd)
-
-
 def test_olive_optimize_builds_an_int4_language_model_and_says_what_it_measured_on(tiny_llama_dir: Path, tmp_path: Path) -> None:
     """`olive optimize MODEL`, nothing else, as a new user runs it: olive-genai's recipe, not a
     generic export; the built-in sample said on the console and recorded; every metric; the goal judged."""
-    done = olive_process("optimize", tiny_llama_dir, "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
+    done = run_olive("optimize", tiny_llama_dir, "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert f"recipe '{RECIPE}': no --data:" in done.stderr
     record = json.loads((tmp_path / "out" / "run.json").read_text())
@@ -249,7 +238,7 @@ def test_olive_optimize_builds_an_int4_language_model_and_says_what_it_measured_
 
 def test_olive_quantize_saves_the_workflow_it_would_run(tiny_llama_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "text.txt").write_text("w1 w2 w3 w4\n")
-    done = olive_process(
+    done = run_olive(
         "quantize", tiny_llama_dir, "--precision", "int4", "--method", "gptq", "--data", "text.txt",
         "--save-workflow", "gptq.json", cwd=tmp_path,
     )  # fmt: skip
@@ -269,7 +258,7 @@ def test_olive_quantize_saves_the_workflow_it_would_run(tiny_llama_dir: Path, tm
     ],
 )
 def test_what_the_commands_cannot_make_of_a_language_model_exits_2_writing_nothing(tiny_llama_dir: Path, tmp_path: Path, arguments: list[str], message: str) -> None:
-    done = olive_process(*(a.format(model=tiny_llama_dir) for a in arguments), "-o", "out", cwd=tmp_path)
+    done = run_olive(*(a.format(model=tiny_llama_dir) for a in arguments), "-o", "out", cwd=tmp_path)
     assert done.returncode == 2, done.stderr[-3000:]
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()

@@ -19,6 +19,7 @@ from onnx import TensorProto
 
 from olive_core.cli.main import cli
 from olive_core.recipes import ModelSource, Request, describe_model
+from olive_core.testing.workflows import run_olive
 from olive_onnx.recipe_data import SAMPLE_SENTENCES
 from olive_onnx.recipes import OnnxRecipe
 from olive_onnx.testing import matmul_graph
@@ -66,14 +67,6 @@ def olive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def olive_process(*args: Any, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """A real `olive` process: what a user runs, with its own console and exit code."""
-    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    return subprocess.run([olive, *map(str, args)], check=False, capture_output=True, text=True, env=env, cwd=cwd)
 
 
 def saved(olive, *args: Any) -> dict[str, Any]:
@@ -196,7 +189,7 @@ def test_synthetic_token_ids_stay_inside_the_tables_they_index(olive, tmp_path: 
     workflow = saved(olive, "optimize", "embed.onnx")
     assert workflow["data"]["evaluation"]["load"]["config"]["ranges"] == {"input_ids": [0, 29], "token_type_ids": [0, 1]}
     Path("workflow.json").unlink()
-    done = olive_process("optimize", "embed.onnx", "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
+    done = run_olive("optimize", "embed.onnx", "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     assert all(candidate["error"] is None for candidate in record["candidates"])
@@ -234,7 +227,7 @@ def test_a_hub_id_whose_config_is_not_at_hand_is_converted_and_quantized_without
 
 
 def test_optimize_runs_end_to_end_and_olive_run_reruns_its_saved_workflow(bert_folder: Path, tmp_path: Path) -> None:
-    done = olive_process("optimize", bert_folder, "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
+    done = run_olive("optimize", bert_folder, "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "recipe 'onnx': BertModel (feature-extraction)" in done.stderr
     record = json.loads((tmp_path / "out" / "run.json").read_text())
@@ -250,7 +243,7 @@ def test_optimize_runs_end_to_end_and_olive_run_reruns_its_saved_workflow(bert_f
 
     # the exported folder (tokenizer and sentence-transformers files beside the .onnx) is a text model too
     shutil.copytree(convert_model.parent, tmp_path / "exported")
-    exported = olive_process("optimize", "exported", "--save-workflow", "exported.json", cwd=tmp_path)
+    exported = run_olive("optimize", "exported", "--save-workflow", "exported.json", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     workflow = json.loads((tmp_path / "exported.json").read_text())
     assert workflow["input_model"] == {"type": "onnx", "config": {"model_path": str(tmp_path / "exported")}}
@@ -258,9 +251,9 @@ def test_optimize_runs_end_to_end_and_olive_run_reruns_its_saved_workflow(bert_f
     assert workflow["data"]["evaluation"]["preprocess"][0]["type"] == "hf_tokenize"
     assert workflow["data"]["evaluation"]["postprocess"][0]["type"] == "mean_pool"
 
-    saved_run = olive_process("optimize", bert_folder, "-o", "again", "--save-workflow", "workflow.json", cwd=tmp_path)
+    saved_run = run_olive("optimize", bert_folder, "-o", "again", "--save-workflow", "workflow.json", cwd=tmp_path)
     assert saved_run.returncode == 0 and not (tmp_path / "again").exists(), saved_run.stderr
-    rerun = olive_process("run", "workflow.json", "--cache-dir", "cache", cwd=tmp_path)
+    rerun = run_olive("run", "workflow.json", "--cache-dir", "cache", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     again = json.loads((tmp_path / "again" / "run.json").read_text())
     assert again["workflow"] == json.loads((tmp_path / "workflow.json").read_text())
@@ -277,7 +270,7 @@ def test_a_pytorch_module_takes_its_inputs_from_the_data_fields(tmp_path: Path) 
     save_file(module.state_dict(), str(tmp_path / "mlp.safetensors"))
     rows = [{"features": [round((i * 7 + j) % 11 / 11, 3) for j in range(6)], "label": i % 3} for i in range(24)]
     (tmp_path / "rows.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
-    done = olive_process("optimize", "mlp.safetensors", "--loader", "mlp.py:build", "--data", "rows.jsonl", "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
+    done = run_olive("optimize", "mlp.safetensors", "--loader", "mlp.py:build", "--data", "rows.jsonl", "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     model = record["workflow"]["input_model"]["config"]

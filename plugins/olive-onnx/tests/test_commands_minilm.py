@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from olive_core.testing.workflows import run_olive
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "minilm"
@@ -44,10 +43,7 @@ def minilm_path() -> Path:
 
 def olive(*args: Any, cwd: Path) -> dict[str, Any]:
     """Run `olive ...`; return the run.json of its output folder (-o)."""
-    executable = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", MINILM_PATH=str(minilm_path()))
-    done = subprocess.run([executable, *map(str, args)], check=False, capture_output=True, text=True, env=env, cwd=cwd)
+    done = run_olive(*args, cwd=cwd, env={"MINILM_PATH": str(minilm_path())})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     output = cwd / str(args[list(args).index("-o") + 1])
     record = json.loads((output / "run.json").read_text())
@@ -153,12 +149,7 @@ def test_optimize_search_finds_the_best_of_the_minilm_search(searches: Any) -> N
 
 def test_a_saved_workflow_runs_to_the_same_model_and_run_json_records_it(defaults: Any, work: Path) -> None:
     _, optimized = defaults
-    executable = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}, "HF_HUB_OFFLINE": "1"}
-    wrote = subprocess.run(
-        [executable, "optimize", str(minilm_path()), "-o", "from-file", "--save-workflow", "optimize.json"],
-        check=False, capture_output=True, text=True, env=env, cwd=work,
-    )
+    wrote = run_olive("optimize", minilm_path(), "-o", "from-file", "--save-workflow", "optimize.json", cwd=work)
     assert wrote.returncode == 0 and not (work / "from-file").exists(), wrote.stderr
     workflow = json.loads((work / "optimize.json").read_text())
     ran = olive("run", "optimize.json", "--cache-dir", "cache", "-o", "from-file", cwd=work)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from olive_core.testing.workflows import run_olive
+
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
-
-
-def _olive(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
-    full_env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})})
-    return subprocess.run([olive, *args], capture_output=True, text=True, env=full_env, cwd=cwd)
 
 
 @pytest.fixture
@@ -37,7 +31,7 @@ def test_accuracy_example_compares_fp32_and_int8(example_copy):
     folder = example_copy("accuracy")
     prepared = subprocess.run([sys.executable, str(folder / "prepare.py")], capture_output=True, text=True)
     assert prepared.returncode == 0, prepared.stderr
-    done = _olive("run", str(folder / "workflow.json"))
+    done = run_olive("run", str(folder / "workflow.json"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     record = json.loads((folder / "output" / "run.json").read_text())
@@ -72,7 +66,7 @@ def test_text_classifier_search_keeps_accuracy_within_half_a_point(example_copy)
         if metric["type"] == "latency":
             metric["config"].update(warmup_runs=1, repeat_runs=2, batches=2)
     (folder / "search.json").write_text(json.dumps(workflow))
-    done = _olive("run", str(folder / "search.json"))
+    done = run_olive("run", str(folder / "search.json"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     record = json.loads((folder / "output" / "run.json").read_text())

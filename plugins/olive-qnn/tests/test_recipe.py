@@ -8,10 +8,7 @@ end on the HTP simulator (a one-layer BERT, seconds).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from olive_core.errors import ConfigError
 from olive_core.passes import PassContext
 from olive_core.plugins import create_plugin_manager
 from olive_core.recipes import Request, choose_recipe, describe_model
+from olive_core.testing.workflows import run_olive
 from olive_qnn.recipe import ACCELERATOR, ENCODER_MODEL_TYPES, NpuRecipe, task_of
 from olive_qnn.testing import gelu_cnn_file, onnx_handle, tiny_cnn_file
 
@@ -294,18 +292,10 @@ def test_an_image_model_with_dynamic_height_says_to_export_it_fixed(tmp_path: Pa
 # -- through the commands, on the HTP simulator -----------------------------------------------
 
 
-def olive_process(*args: Any, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """A real `olive` process: what a user runs, with its own console and exit code."""
-    olive = shutil.which("olive", path=str(Path(sys.executable).parent)) or "olive"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OLIVE_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    return subprocess.run([olive, *map(str, args)], check=False, capture_output=True, text=True, env=env, cwd=cwd)
-
-
 def test_olive_optimize_for_the_npu_runs_an_encoder_wholly_on_the_htp(tiny_bert_dir: Path, tmp_path: Path) -> None:
     """`olive optimize FOLDER --device npu`: exported through the arithmetic mask, 16-bit QDQ,
     compiled; all on the NPU, the same embeddings as the PyTorch model measured on the CPU."""
-    done = olive_process("optimize", tiny_bert_dir, "--device", "npu", "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
+    done = run_olive("optimize", tiny_bert_dir, "--device", "npu", "-o", "out", "--cache-dir", "cache", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert f"recipe '{RECIPE}': similarity measured on the first 8 samples" in done.stderr
     record = json.loads((tmp_path / "out" / "run.json").read_text())
@@ -328,7 +318,7 @@ def test_olive_optimize_for_the_npu_runs_an_encoder_wholly_on_the_htp(tiny_bert_
     ],
 )
 def test_what_the_npu_cannot_run_exits_2_writing_nothing(tiny_bert_dir: Path, tmp_path: Path, arguments: list[str], message: str) -> None:
-    done = olive_process(*(a.format(model=tiny_bert_dir) for a in arguments), "-o", "out", cwd=tmp_path)
+    done = run_olive(*(a.format(model=tiny_bert_dir) for a in arguments), "-o", "out", cwd=tmp_path)
     assert done.returncode == 2, done.stderr[-3000:]
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
