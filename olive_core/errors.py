@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 
 class OliveError(Exception):
@@ -21,6 +22,18 @@ class OliveError(Exception):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Cross to another process whole (a trial raised in a worker, told by the engine): pickle's
+        default calls ``cls(*args)``, which a subclass taking other arguments refuses, and a
+        process pool that cannot read a worker's reply breaks."""
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[OliveError], args: tuple[Any, ...], state: dict[str, Any]) -> OliveError:
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(OliveError):

@@ -102,7 +102,7 @@ def test_fallback_config_after_failures(write_workflow, toy_manager):
     result = run(path, manager=toy_manager)
     assert result.ok
     record = next(iter(result.steps.values()))
-    assert record.used_fallback and record.config == {"fail_times": 0, "counter_file": "", "always_fail": False, "sleep_s": 0.0}
+    assert record.used_fallback and record.config == {"fail_times": 0, "counter_file": "", "always_fail": False, "sleep_s": 0.0, "needs_data": False, "crash": False}
 
 
 def test_an_incompatible_model_is_not_retried(write_workflow, toy_manager):

@@ -298,3 +298,54 @@ def test_trial_request_survives_pickling(write_workflow, toy_manager):
         point={},
     )
     assert pickle.loads(pickle.dumps(request)) == request
+
+
+@pytest.mark.parametrize("executor", ["inline", "process"])
+def test_a_mistake_found_in_a_worker_stops_the_run_as_it_does_inline(executor, write_workflow, toy_manager, tmp_path, monkeypatch):
+    """A pass's check_input that asks for data the workflow lacks is the user's to fix, wherever
+    the trial ran: the run stops with that error (its hint included), not a 'lost trial'."""
+    monkeypatch.setenv("OLIVE_PLUGINS", TOY)
+    passes = {"scale": {"type": "ToyScale", "config": [{"factor": 1.0}, {"factor": 2.0}]}, "calibrate": {"type": "ToyFlaky", "config": {"needs_data": True}}}
+    search = {"executor": {"type": executor, "config": {"max_workers": 2}} if executor == "process" else {"type": executor}}
+    with pytest.raises(ConfigError) as raised:
+        run(write_workflow(passes=passes, search=search), manager=toy_manager)
+    assert type(raised.value) is ConfigError and raised.value.path == "data"
+    assert str(raised.value) == "data: ToyFlaky needs calibration data\n  hint: set 'data' to the name of an entry in the workflow's 'data'"
+
+
+def test_olive_errors_cross_process_boundaries_whole():
+    """A worker's error reaches the engine by pickle; a subclass with its own arguments must not
+    break the pool that carries it (PassError did) nor lose its fields."""
+    import pickle
+
+    from olive_core.errors import ConfigErrors, DataError, PassError
+
+    errors = [
+        ConfigError("unknown pass", path="passes.q.type", source="w.json", hint="did you mean 'ToyRound'?"),
+        ConfigErrors([ConfigError("bad", path="a"), ConfigError("worse", path="b")]),
+        PassError("quantize", "the model is FP16", hint="convert it to FP32 first"),
+        DataError("input 'x' has shape (2,), the model wants (3,)"),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error) and vars(copy).keys() == vars(error).keys()
+    assert pickle.loads(pickle.dumps(errors[2])).reason == "the model is FP16"
+    assert [str(e) for e in pickle.loads(pickle.dumps(errors[1])).errors] == ["a: bad", "b: worse"]
+
+
+def test_a_worker_that_dies_loses_its_trial_and_later_trials_run(write_workflow, toy_manager, tmp_path, monkeypatch):
+    """A worker killed mid-trial (out of memory, a native crash) breaks a process pool: that trial
+    is lost with the reason, and the next trial gets a new pool instead of a broken one."""
+    monkeypatch.setenv("OLIVE_PLUGINS", TOY)
+    passes = {
+        "scale": {"type": "ToyScale", "config": [{"factor": 1.0}, {"factor": 2.0}]},
+        "crash": {"type": "ToyFlaky", "config": {"crash": True}, "optional": True},
+    }
+    search = {"executor": {"type": "process", "config": {"max_workers": 1}}}
+    result = run(write_workflow(passes=passes, search=search), manager=toy_manager)
+    crashed = [c.index for c in result.candidates if "crash" in c.point and c.point["crash"] is not None]
+    survived = [c.index for c in result.candidates if c.index not in crashed]
+    assert len(crashed) == 2 and len(survived) == 2 and min(crashed) < max(survived)  # one ran after a crash
+    for index in crashed:
+        assert result.candidate(index).error.startswith("the executor could not run this trial: BrokenProcessPool")
+    assert all(result.candidate(index).error is None and result.candidate(index).model for index in survived)

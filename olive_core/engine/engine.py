@@ -315,12 +315,13 @@ class Engine:
         trials: Trials,
     ) -> TrialOutcome:
         """A finished trial's outcome; a trial its executor lost (a worker killed, a pool broken)
-        is a failed candidate with the reason, and the search goes on. In this process, an
-        exception is a bug, raised as it is."""
+        is a failed candidate with the reason, and the search goes on. An error the user can fix
+        (a pass's check_input asking for data the workflow lacks) stops the run wherever the trial
+        ran, as it does in this process, where any exception is raised as it is."""
         try:
             return future.result()
         except Exception as exc:
-            if trials.in_process:
+            if trials.in_process or isinstance(exc, OliveError):
                 raise
             reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
             logger.warning("trial %d was lost by its executor: %s", index + 1, reason)

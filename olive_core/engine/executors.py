@@ -16,6 +16,7 @@ import multiprocessing
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field
@@ -89,6 +90,30 @@ class InlineTrialExecutor(TrialExecutor):
         return InlineExecutor()
 
 
+class RenewingProcessPool(Executor):
+    """A pool of spawned processes that starts afresh when one of them dies (killed for memory,
+    a crash in native code). ``ProcessPoolExecutor`` then fails every trial in flight and refuses
+    all later ones; here the trials in flight are lost, and the next one starts a new pool."""
+
+    def __init__(self, max_workers: int) -> None:
+        self.max_workers = max_workers
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.max_workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 class ProcessExecutorConfig(ExecutorConfig):
     max_workers: int | None = Field(
         default=None, ge=1, le=256, description="worker processes; default: search.parallel_trials, else the CPU count"
@@ -102,7 +127,7 @@ class ProcessTrialExecutor(TrialExecutor):
 
     def __init__(self, config: ExecutorConfig | None = None) -> None:
         super().__init__(config)
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: RenewingProcessPool | None = None
         self._workers = 0
 
     def start(self, parallel_trials: int | None) -> Executor:
@@ -110,7 +135,7 @@ class ProcessTrialExecutor(TrialExecutor):
 
         self._workers = self.config.max_workers or parallel_trials or os.cpu_count() or 1  # type: ignore[attr-defined]
         self.slots = parallel_trials or self._workers
-        self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = RenewingProcessPool(self._workers)
         return self._pool
 
     def close(self) -> None:

@@ -148,16 +148,30 @@ class ToyFlakyConfig(PassConfig):
     counter_file: str = Field(default="", description="file counting runs (and attempts across retries)")
     always_fail: bool = Field(default=False, description="fail every time")
     sleep_s: float = Field(default=0.0, ge=0, description="work this long first (for tests that kill a run)")
+    needs_data: bool = Field(default=False, description="refuse before running, as a pass not given the data it needs")
+    crash: bool = Field(default=False, description="end a worker process at once, as a crash in native code does")
 
 
 class ToyFlaky(Pass):
-    """Copy a toy model, failing on purpose as configured (for retry and fallback tests)."""
+    """Copy a toy model, failing on purpose as configured (for retry, fallback and executor tests)."""
 
     Config = ToyFlakyConfig
     input_types = ("toy",)
     output_type = None  # a copy keeps its input's type
 
+    def check_input(self, model: ModelHandler, config: PassConfig, context: PassContext) -> None:
+        super().check_input(model, config, context)
+        if config.needs_data:  # type: ignore[attr-defined]
+            context.require_data(None, "ToyFlaky")
+
     def run(self, model: ModelHandler, config: ToyFlakyConfig, output_dir: Path, context: PassContext) -> ModelHandler:
+        if config.crash:
+            import multiprocessing
+            import os
+
+            if multiprocessing.parent_process() is None:  # never the test run's own process
+                raise PassError("ToyFlaky", "crash is for worker processes only")
+            os._exit(70)
         if config.sleep_s:
             import time
 
