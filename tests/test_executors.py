@@ -311,6 +311,8 @@ def test_a_mistake_found_in_a_worker_stops_the_run_as_it_does_inline(executor, w
         run(write_workflow(passes=passes, search=search), manager=toy_manager)
     assert type(raised.value) is ConfigError and raised.value.path == "data"
     assert str(raised.value) == "data: ToyFlaky needs calibration data\n  hint: set 'data' to the name of an entry in the workflow's 'data'"
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert record["stopped_early"] == "stopped by an error: ConfigError: data: ToyFlaky needs calibration data"
 
 
 def test_olive_errors_cross_process_boundaries_whole():

@@ -80,7 +80,7 @@ def test_a_run_stopped_by_ctrl_c_says_so_to_its_trackers(tracked, toy_manager, t
         run(tracked({}), manager=toy_manager)
     end = calls(tmp_path)[-2]
     assert end["call"] == "on_workflow_end" and end["stopped_early"] == STOPPED_BY_INTERRUPT and end["candidates"] == 1
-    assert json.loads((tmp_path / "out" / "run.json").read_text())["stopped_early"] is None  # run.json is the engine's
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["stopped_early"] == STOPPED_BY_INTERRUPT
     assert tracker_warnings(caplog) == []
 
 

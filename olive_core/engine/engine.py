@@ -29,7 +29,7 @@ from olive_core.engine.executors import InlineExecutor, TrialExecutor
 from olive_core.engine.machine import describe_cpu
 from olive_core.engine.selection import closest, objective_keys, pareto_front, pick_best, score, violation
 from olive_core.engine.steps import StepRunner
-from olive_core.engine.tracking import RunTrackers
+from olive_core.engine.tracking import RunTrackers, stopped_by
 from olive_core.engine.trial import TrialOutcome, TrialRequest, TrialRunner, run_trial_in_worker
 from olive_core.engine.versions import collect_versions
 from olive_core.errors import ConfigError, ExecutorError, OliveError
@@ -207,6 +207,9 @@ class Engine:
             try:
                 for accelerator in self.workflow.accelerators:
                     self._run_accelerator(accelerator, input_model, result, trials)
+            except BaseException as exc:  # run.json, the report and trackers say what stopped the run
+                result.stopped_early = stopped_by(exc, self.redact.text)
+                raise
             finally:
                 self._finish(result)
                 self.manager.hook.on_workflow_end(run_id=self.run_id, result=result.redacted(self.redact))

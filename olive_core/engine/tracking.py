@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -110,10 +108,9 @@ class RunTrackers:
 
     olive_plugin_api = "1.0"
 
-    def __init__(self, run_id: str, threads: list[TrackerThread], scrub: Callable[[str], str]) -> None:
+    def __init__(self, run_id: str, threads: list[TrackerThread]) -> None:
         self.run_id = run_id
         self.threads = threads
-        self.scrub = scrub
 
     @classmethod
     def start(cls, components: list[ResolvedComponent], context: TrackerContext, scrub: Callable[[str], str]) -> RunTrackers:
@@ -125,7 +122,7 @@ class RunTrackers:
 
             label = f"'{component.type}' (tracking.{index})"
             threads.append(TrackerThread(label, make, component.config.timeout_s, scrub))
-        return cls(context.run_id, threads, scrub)
+        return cls(context.run_id, threads)
 
     def finish(self) -> None:
         """Wait for the trackers together, at most the longest ``timeout_s`` in all."""
@@ -161,10 +158,6 @@ class RunTrackers:
 
     @hookimpl
     def on_workflow_end(self, run_id: str, result: Any) -> None:
-        # called from the engine's ``finally``: an exception on its way out stopped the run
-        stopping = sys.exc_info()[1]
-        if stopping is not None and run_id == self.run_id and result.stopped_early is None:
-            result = replace(result, stopped_early=stopped_by(stopping, self.scrub))
         self._send(run_id, "on_workflow_end", result=result)
 
 
