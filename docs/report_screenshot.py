@@ -4,7 +4,7 @@
     .venv/bin/python docs/report_screenshot.py --cache-dir DIR  # ... with this cache
     .venv/bin/python docs/report_screenshot.py --run-json FILE  # the report of a search already run
 
-The search runs 42 candidates (about 5 minutes from a cold cache, 1 minute from a warm one).
+The search runs 42 candidates (16 minutes from a cold cache here, on 2 cores shared with a test run).
 The page is checked as the browser test checks it (one drawn point per measured candidate, no
 request, no script error) before the picture is taken. Needs the Debian package chromium.
 """
