@@ -23,7 +23,7 @@ demo: $(VENV)/.dev-installed
 
 ## test: run every nox session (core alone, each plugin alone, example plugin, everything)
 test: $(VENV)/.nox-installed .tools/azurite/.installed chromium
-	$(VENV)/bin/nox
+	OLIVE_NOX_DISCARD_VENVS=1 $(VENV)/bin/nox
 
 ## dev: the development environment (editable core and plugins)
 dev: $(VENV)/.dev-installed

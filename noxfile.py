@@ -7,7 +7,10 @@ catches packaging mistakes. Every install uses constraints.txt (it pins the CPU 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
@@ -18,8 +21,13 @@ ROOT = Path(__file__).parent
 #: import a fraction of them, which Python compiles on first import and caches (TEST_ENV lets it
 #: write that cache). Measured here: installing torch alone takes 27 s with compiling, 8 s without.
 PIP_ARGS = ("-c", str(ROOT / "constraints.txt"), "--no-compile")
-#: every session names its slowest tests in the log: where make test's time goes
-SLOWEST = ("--durations=10",)
+#: every pytest call: name the 10 slowest tests in the log (where make test's time goes), and
+#: delete a passing test's temporary folder when it ends (the olive-onnx search alone leaves GBs
+#: of candidate models; pytest's default keeps every test's folder of the last three runs)
+PYTEST_ARGS = ("--durations=10", "-o", "tmp_path_retention_policy=failed")
+#: set by `make test`: each session deletes its virtualenv (1-5 GB) when it ends, so the disk holds
+#: one session's at a time. Sessions run by hand (`nox -R -s core`) keep theirs.
+DISCARD_VENVS = bool(os.environ.get("OLIVE_NOX_DISCARD_VENVS"))
 
 #: plugin -> the plugins it depends on (installed alongside it)
 PLUGIN_DEPENDENCIES = {
@@ -53,6 +61,16 @@ TEST_ENV = {
 }
 
 
+@contextlib.contextmanager
+def _session_venv(session: nox.Session) -> Iterator[None]:
+    """Delete the session's virtualenv when it ends, passed or failed, if DISCARD_VENVS."""
+    try:
+        yield
+    finally:
+        if DISCARD_VENVS:
+            shutil.rmtree(session.virtualenv.location, ignore_errors=True)
+
+
 def _install(session: nox.Session, *targets: str, torch: bool = True) -> None:
     """Install torch first and alone, from the pin, so that nothing resolves a CUDA build."""
     if torch:
@@ -71,8 +89,9 @@ def _plugin_target(name: str, extras: str = "test") -> str:
 @nox.session
 def core(session: nox.Session) -> None:
     """Core alone: no plugin, no torch, no onnx."""
-    session.install(*PIP_ARGS, f"{ROOT}[test]")
-    session.run("pytest", "tests", *SLOWEST, *session.posargs, env=TEST_ENV)
+    with _session_venv(session):
+        session.install(*PIP_ARGS, f"{ROOT}[test]")
+        session.run("pytest", "tests", *PYTEST_ARGS, *session.posargs, env=TEST_ENV)
 
 
 @nox.session
@@ -80,8 +99,9 @@ def core(session: nox.Session) -> None:
 def plugin(session: nox.Session, plugin: str) -> None:
     """Core + one plugin (+ the plugins it depends on)."""
     targets = [str(ROOT)] + [str(ROOT / "plugins" / dep) for dep in PLUGIN_DEPENDENCIES[plugin]]
-    _install(session, *targets, _plugin_target(plugin), torch=_needs_torch(plugin))
-    session.run("pytest", str(ROOT / "plugins" / plugin / "tests"), *SLOWEST, *session.posargs, env=TEST_ENV)
+    with _session_venv(session):
+        _install(session, *targets, _plugin_target(plugin), torch=_needs_torch(plugin))
+        session.run("pytest", str(ROOT / "plugins" / plugin / "tests"), *PYTEST_ARGS, *session.posargs, env=TEST_ENV)
 
 
 @nox.session
@@ -89,11 +109,13 @@ def example_plugin(session: nox.Session) -> None:
     """The example third-party plugin, installed as a built wheel and used in a real `olive run`."""
     if not EXAMPLE_PLUGIN.exists():
         session.skip("no example plugin")
-    wheels = Path(session.create_tmp()) / "wheels"
-    session.run("python", "-m", "pip", "wheel", "--no-deps", "-w", str(wheels), str(EXAMPLE_PLUGIN))
-    wheel = next(wheels.glob("olive_example_plugin-*.whl"))
-    _install(session, str(ROOT), str(ROOT / "plugins" / "olive-torch"), str(ROOT / "plugins" / "olive-onnx"), "pytest", str(wheel))
-    session.run("pytest", str(EXAMPLE_PLUGIN / "tests"), *session.posargs, env=TEST_ENV)
+    with _session_venv(session):
+        wheels = Path(session.create_tmp()) / "wheels"
+        session.run("python", "-m", "pip", "wheel", "--no-deps", "-w", str(wheels), str(EXAMPLE_PLUGIN))
+        wheel = next(wheels.glob("olive_example_plugin-*.whl"))
+        targets = [str(ROOT), str(ROOT / "plugins" / "olive-torch"), str(ROOT / "plugins" / "olive-onnx")]
+        _install(session, *targets, "pytest", str(wheel))
+        session.run("pytest", str(EXAMPLE_PLUGIN / "tests"), *PYTEST_ARGS, *session.posargs, env=TEST_ENV)
 
 
 @nox.session
@@ -103,6 +125,11 @@ def everything(session: nox.Session) -> None:
     once), the tests that cross plugins, and every benchmark script on its smallest setting
     (bench/tests), so that none can rot. The root pyproject's ``--import-mode=importlib`` lets the
     plugins' same-named test files and conftests sit side by side."""
+    with _session_venv(session):
+        _test_everything(session)
+
+
+def _test_everything(session: nox.Session) -> None:
     # the `data` extra makes the parquet and HF-dataset loader tests run here (they skip in `core`)
     _install(session, f"{ROOT}[test,data]", *(_plugin_target(name) for name in PLUGINS))
     expect = {"OLIVE_EXPECT_PLUGINS": ",".join(PLUGINS), "OLIVE_EXPECT_EXTRAS": "data"}
@@ -112,7 +139,7 @@ def everything(session: nox.Session) -> None:
         ROOT / "plugins" / "olive-torch" / "tests" / "test_loading_extras.py",
     ]
     paths = [str(ROOT / "tests"), *(str(path) for path in cross if path.exists()), str(ROOT / "bench" / "tests")]
-    session.run("pytest", *paths, *SLOWEST, *session.posargs, env={**TEST_ENV, **expect})
+    session.run("pytest", *paths, *PYTEST_ARGS, *session.posargs, env={**TEST_ENV, **expect})
 
 
 if os.environ.get("CI"):

@@ -86,3 +86,26 @@ def test_every_test_folder_collects_in_one_call() -> None:
         capture_output=True, text=True, cwd=ROOT, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, f"{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
+
+
+def test_every_nox_session_frees_its_disk_under_make_test() -> None:
+    """`make test` makes a dozen virtualenvs of 1-5 GB and tests that write GBs of models: each
+    session deletes its virtualenv when it ends (``OLIVE_NOX_DISCARD_VENVS``, set by the Makefile)
+    and pytest deletes a passing test's folder (``PYTEST_ARGS``), so the disk holds one session's
+    at a time. A session written without them filled a CI machine's disk."""
+    tree = ast.parse((ROOT / "noxfile.py").read_text(encoding="utf-8"))
+    sessions = [
+        node for node in tree.body
+        if isinstance(node, ast.FunctionDef) and any("nox.session" in ast.unparse(d) for d in node.decorator_list)
+    ]  # fmt: skip
+    assert {session.name for session in sessions} >= {"core", "plugin", "example_plugin", "everything"}
+    helpers = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    for session in sessions:
+        guarded = [w for w in ast.walk(session) if isinstance(w, ast.With) and "_session_venv(session)" in ast.unparse(w.items[0])]
+        assert guarded, f"nox session {session.name} does not run inside `with _session_venv(session):`"
+    for function in helpers.values():
+        for call in ast.walk(function):
+            if isinstance(call, ast.Call) and call.args and ast.unparse(call.args[0]) == "'pytest'":
+                assert "*PYTEST_ARGS" in ast.unparse(call), f"{function.name}: pytest runs without PYTEST_ARGS"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "OLIVE_NOX_DISCARD_VENVS=1 $(VENV)/bin/nox" in makefile
