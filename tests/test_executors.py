@@ -345,7 +345,7 @@ def test_a_worker_that_dies_loses_its_trial_and_later_trials_run(write_workflow,
     }
     search = {"executor": {"type": "process", "config": {"max_workers": 1}}}
     result = run(write_workflow(passes=passes, search=search), manager=toy_manager)
-    crashed = [c.index for c in result.candidates if "crash" in c.point and c.point["crash"] is not None]
+    crashed = [c.index for c in result.candidates if c.point.get("crash") is not None]
     survived = [c.index for c in result.candidates if c.index not in crashed]
     assert len(crashed) == 2 and len(survived) == 2 and min(crashed) < max(survived)  # one ran after a crash
     for index in crashed:

@@ -99,11 +99,10 @@ def test_every_nox_session_frees_its_disk_under_make_test() -> None:
         if isinstance(node, ast.FunctionDef) and any("nox.session" in ast.unparse(d) for d in node.decorator_list)
     ]  # fmt: skip
     assert {session.name for session in sessions} >= {"core", "plugin", "example_plugin", "everything"}
-    helpers = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     for session in sessions:
         guarded = [w for w in ast.walk(session) if isinstance(w, ast.With) and "_session_venv(session)" in ast.unparse(w.items[0])]
         assert guarded, f"nox session {session.name} does not run inside `with _session_venv(session):`"
-    for function in helpers.values():
+    for function in (node for node in tree.body if isinstance(node, ast.FunctionDef)):
         for call in ast.walk(function):
             if isinstance(call, ast.Call) and call.args and ast.unparse(call.args[0]) == "'pytest'":
                 assert "*PYTEST_ARGS" in ast.unparse(call), f"{function.name}: pytest runs without PYTEST_ARGS"

@@ -22,14 +22,14 @@ from olive_core.accelerators import AcceleratorSpec
 from olive_core.cache.backend import CacheBackend
 from olive_core.config.resolved import ResolvedWorkflow
 from olive_core.engine.output import write_json_atomic, write_model
-from olive_core.engine.result import RUN_FORMAT, CandidateResult, StepRecord, WorkflowResult
+from olive_core.engine.result import RUN_FORMAT, CandidateResult, StepRecord, WorkflowResult, stopped_by
 from olive_core.engine.runlog import RunLog
 from olive_core.engine.events import EventSink, TrialDone, TrialPlan, planned_trials
 from olive_core.engine.executors import InlineExecutor, TrialExecutor
 from olive_core.engine.machine import describe_cpu
 from olive_core.engine.selection import closest, objective_keys, pareto_front, pick_best, score, violation
 from olive_core.engine.steps import StepRunner
-from olive_core.engine.tracking import RunTrackers, stopped_by
+from olive_core.engine.tracking import RunTrackers
 from olive_core.engine.trial import TrialOutcome, TrialRequest, TrialRunner, run_trial_in_worker
 from olive_core.engine.versions import collect_versions
 from olive_core.errors import ConfigError, ExecutorError, OliveError

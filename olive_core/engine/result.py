@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from olive_core.models.handler import ModelHandler
+from olive_core.tracking import STOPPED_BY_ERROR, STOPPED_BY_INTERRUPT
 
 #: the version of run.json's shape; readers (``olive report``) refuse another one. Raise it when a
 #: field they read changes meaning or shape; adding a field needs no new version.
@@ -132,3 +134,11 @@ class WorkflowResult:
     @property
     def best_candidates(self) -> list[CandidateResult]:
         return [self.candidate(index) for index in self.best]
+
+
+def stopped_by(exc: BaseException, scrub: Callable[[str], str]) -> str:
+    """``stopped_early`` of a run an exception stopped (run.json, the report and trackers read it)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return STOPPED_BY_INTERRUPT
+    first_line = (str(exc).strip().splitlines() or [""])[0][:500]
+    return STOPPED_BY_ERROR + scrub(f"{type(exc).__name__}: {first_line}".rstrip(": "))

@@ -19,7 +19,7 @@ from typing import Any
 
 from olive_core import hookimpl
 from olive_core.config.resolved import ResolvedComponent
-from olive_core.tracking import STOPPED_BY_ERROR, STOPPED_BY_INTERRUPT, Tracker, TrackerContext
+from olive_core.tracking import Tracker, TrackerContext
 
 logger = logging.getLogger("olive_core.tracking")
 
@@ -159,12 +159,3 @@ class RunTrackers:
     @hookimpl
     def on_workflow_end(self, run_id: str, result: Any) -> None:
         self._send(run_id, "on_workflow_end", result=result)
-
-
-def stopped_by(exc: BaseException, scrub: Callable[[str], str]) -> str:
-    """What trackers read in ``result.stopped_early`` of a run an exception stopped."""
-    if isinstance(exc, KeyboardInterrupt):
-        return STOPPED_BY_INTERRUPT
-    first_line = (str(exc).strip().splitlines() or [""])[0][:500]
-    return STOPPED_BY_ERROR + scrub(f"{type(exc).__name__}: {first_line}".rstrip(": "))
-
